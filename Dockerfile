@@ -1,0 +1,21 @@
+# Production image: mirrors `make run` (install, compile catalogs, migrate, run). Settings come from the environment.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 VOICES_ENV=production VOICES_DATA_DIR=/data
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY flows ./flows
+COPY storage ./storage
+COPY summaries ./summaries
+COPY config ./config
+COPY locales ./locales
+RUN pip install . && pybabel compile -d locales -D messages \
+    && useradd --system --uid 10001 --home /app voices && mkdir -p /data && chown voices /data
+
+USER voices
+VOLUME ["/data"]
+EXPOSE 8443
+# Migrate, then run (long polling; add --webhook and the VOICES_WEBHOOK_* settings for a webhook).
+CMD ["sh", "-c", "python -m bot db upgrade && exec python -m bot run"]

@@ -1,0 +1,55 @@
+# Voices 8.7 — the two commands are `make run` and `make test`; everything else is a step they use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+BABEL_KEYWORDS := --no-default-keywords -k t:2 -k tn:2,3
+
+.PHONY: run test install lint typecheck pytest i18n-extract i18n-update i18n-compile db-upgrade bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: set everything up and run the bot (sandbox at http://127.0.0.1:8080/ when TELEGRAM_BOT_TOKEN is unset)
+run: install i18n-compile db-upgrade
+	$(BIN)/python -m bot run
+
+## test: set everything up, then lint, type-check and run the whole suite
+test: install i18n-compile lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+db-upgrade: install
+	$(BIN)/python -m bot db upgrade
+
+i18n-extract: install
+	$(BIN)/pybabel extract -F locales/babel.cfg $(BABEL_KEYWORDS) --sort-by-file --project "Voices 8.7" \
+		--msgid-bugs-address "" -o locales/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+
+i18n-compile: install
+	$(BIN)/pybabel compile -d locales -D messages --statistics
+
+bench: install i18n-compile
+	$(BIN)/python -m bench.engine
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	find locales -name '*.mo' -delete

@@ -1,0 +1,1 @@
+"""Telegram adapter: the python-telegram-bot Application, thin handlers, runners, the CLI and the sandbox."""

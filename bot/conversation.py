@@ -1,0 +1,316 @@
+"""One participant's input → engine step → stored state and answers → replies, in one locked transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.i18n import available_languages, negotiate, t
+from config.settings import Secrets
+from flows.engine import Engine, engine_for
+from flows.events import (
+    AnswerRecorded,
+    ChoiceInput,
+    Command,
+    CommandInput,
+    ConsentGiven,
+    Event,
+    Input,
+    ShowMessage,
+    StaleInput,
+    Start,
+    TextInput,
+    UnsupportedInput,
+)
+from flows.loader import FlowLibrary
+from flows.session import SessionState, Status
+from storage import repository as repo
+from storage.database import Database
+from storage.models import Consultation, ConversationSession, Participant
+from storage.privacy import KeyRing, pseudonym, redact
+
+CALLBACK_PATTERN = re.compile(r"^([A-Za-z0-9_-]{1,16})\.(\d{1,4})\.([a-z0-9]{1,4})$")
+
+
+# ---- what the adapter hands in ----
+
+
+@dataclass(frozen=True)
+class Begin:
+    """`/start` with the invite code from the deep link, if any."""
+
+    code: str | None
+
+
+@dataclass(frozen=True)
+class Press:
+    data: str
+
+
+@dataclass(frozen=True)
+class Said:
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Do:
+    command: Command
+
+
+@dataclass(frozen=True)
+class Other:
+    kind: str
+
+
+@dataclass(frozen=True)
+class AskHelp:
+    pass
+
+
+Incoming = Begin | Press | Said | Do | Other | AskHelp
+
+
+# ---- what the adapter sends out ----
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    keyboard: tuple[tuple[tuple[str, str], ...], ...] = ()  # rows of (label, callback_data)
+    replace: bool = False
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    callback_note: str | None = None  # shown on a pressed button (stale presses)
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    """The Telegram user as the adapter sees it; only `user_id` is used, and only to derive the pseudonym."""
+
+    user_id: int = field(repr=False)
+    language_code: str | None = None
+
+
+class ConversationService:
+    """The application core the Telegram adapter calls for each update."""
+
+    def __init__(
+        self,
+        database: Database,
+        library: FlowLibrary,
+        secrets: Secrets,
+        *,
+        default_language: str = "en",
+        max_text_length: int = 2000,
+    ) -> None:
+        self.db = database
+        self.library = library
+        self.pepper = secrets.pepper
+        self.keys = KeyRing(secrets.keys)
+        self.default_language = default_language
+        self.max_text_length = max_text_length
+
+    async def handle(self, update_id: int | None, person: Person, incoming: Incoming) -> Outcome:
+        key = pseudonym(self.pepper, person.user_id)
+        async with self.db.transaction(lock_key=key) as session:
+            if update_id is not None and not await repo.claim_update(session, update_id):
+                return Outcome(duplicate=True)
+            turn = _Turn(self, session, key, person)
+            return await turn.run(incoming)
+
+
+class _Turn:
+    """The work of one update inside its transaction."""
+
+    def __init__(self, service: ConversationService, session: AsyncSession, key: str, person: Person) -> None:
+        self.service = service
+        self.s = session
+        self.key = key
+        self.person = person
+
+    def fallback_language(self, participant: Participant | None) -> str:
+        if participant is not None and participant.language:
+            return participant.language
+        return negotiate(self.person.language_code, available_languages(), self.service.default_language)
+
+    async def run(self, incoming: Incoming) -> Outcome:
+        participant = await repo.participant_by_pseudonym(self.s, self.key)
+        if isinstance(incoming, Begin):
+            return await self.begin(participant, incoming.code)
+        if isinstance(incoming, Press):
+            return await self.press(participant, incoming.data)
+        if isinstance(incoming, AskHelp):
+            return self.help(participant)
+        row = await repo.current_session(self.s, participant.id) if participant and participant.id else None
+        lang = row.language if row else self.fallback_language(participant)
+        if row is None or row.status != Status.ACTIVE:
+            return self.nothing_in_progress(lang, paused=row is not None, incoming=incoming)
+        if isinstance(incoming, Said):
+            return await self.step(row, TextInput(incoming.text))
+        if isinstance(incoming, Do):
+            return await self.step(row, CommandInput(incoming.command))
+        return await self.step(row, UnsupportedInput(incoming.kind))
+
+    # ---- the cases ----
+
+    async def begin(self, participant: Participant | None, code: str | None) -> Outcome:
+        if code is None:
+            row = await repo.current_session(self.s, participant.id) if participant and participant.id else None
+            if row is None:
+                lang = self.fallback_language(participant)
+                return Outcome([Reply(t(lang, "Welcome. To take part, please open the invite link you were given."))])
+            return await self.step(row, Start())
+        consultation = await repo.consultation_by_code(self.s, code)
+        if consultation is None or consultation.status != "open":
+            lang = self.fallback_language(participant)
+            text = t(
+                lang,
+                "This invite link is not valid, or the consultation has closed. "
+                "Please ask the organisation that shared it with you for a new link.",
+            )
+            return Outcome([Reply(text)])
+        row = await self.session_for(participant, consultation)
+        if row is not None:
+            return await self.step(row, Start())
+        engine = self.engine(consultation)
+        state = engine.new_session(self.choose_language(participant, consultation))
+        return Outcome(self.replies(consultation, engine.handle(state, Start())))
+
+    async def press(self, participant: Participant | None, data: str) -> Outcome:
+        match = CALLBACK_PATTERN.match(data)
+        consultation = await repo.consultation_by_code(self.s, match.group(1)) if match else None
+        if match is None or consultation is None:
+            return self.stale(self.fallback_language(participant))
+        choice = ChoiceInput(int(match.group(2)), match.group(3))
+        row = await self.session_for(participant, consultation)
+        if row is not None:
+            if row.status == Status.PAUSED:
+                row.status = Status.ACTIVE
+            return await self.step(row, choice)
+        if consultation.status != "open":
+            return self.stale(self.fallback_language(participant))
+        # No session yet: only the consent step can be answered, and nothing is stored unless they agree.
+        engine = self.engine(consultation)
+        state = engine.new_session(self.choose_language(participant, consultation))
+        events = engine.handle(state, choice)
+        if any(isinstance(e, StaleInput) for e in events):
+            return self.stale(state.language)
+        if not any(isinstance(e, ConsentGiven) for e in events):
+            return Outcome(self.replies(consultation, events, replace_ok=True))
+        participant = await repo.get_or_create_participant(self.s, self.key, state.language)
+        assert participant.id is not None and consultation.id is not None
+        row = ConversationSession(
+            participant_id=participant.id,
+            consultation_id=consultation.id,
+            flow_id=consultation.flow_id,
+            flow_version=consultation.flow_version,
+            state=state.state,
+            status=state.status,
+            language=state.language,
+            context=state.to_json(),
+            started_at=repo.now(),
+            updated_at=repo.now(),
+        )
+        row = await repo.save_session(self.s, row)
+        await self.persist(consultation, row, state, events)
+        return Outcome(self.replies(consultation, events))
+
+    async def step(self, row: ConversationSession, given: Input) -> Outcome:
+        consultation = await repo.consultation_by_id(self.s, row.consultation_id)
+        assert consultation is not None
+        engine = self.engine(consultation, row)
+        state = SessionState.from_row(row.state, row.language, row.status, row.context)
+        events = engine.handle(state, given)
+        if any(isinstance(e, StaleInput) for e in events):
+            return self.stale(state.language)
+        await self.persist(consultation, row, state, events)
+        return Outcome(self.replies(consultation, events))
+
+    def help(self, participant: Participant | None) -> Outcome:
+        lang = self.fallback_language(participant)
+        text = t(
+            lang,
+            "This bot collects private views on your country’s plan to end forced labour, "
+            "human trafficking and child labour.\n\n"
+            "/start – begin or continue\n/skip – skip the current question\n"
+            "/stop – stop now; your answers so far are kept\n/help – this message\n\n"
+            "If you need help or support, please ask the organisation that shared the link with you.",
+        )
+        return Outcome([Reply(text)])
+
+    def nothing_in_progress(self, lang: str, *, paused: bool, incoming: Incoming) -> Outcome:
+        replies = []
+        if isinstance(incoming, Other):
+            replies.append(Reply(t(lang, "Sorry, I can only read text and buttons here.")))
+        if paused:
+            replies.append(Reply(t(lang, "You have paused. Send /start to continue from the same question.")))
+        else:
+            replies.append(Reply(t(lang, "Welcome. To take part, please open the invite link you were given.")))
+        return Outcome(replies)
+
+    def stale(self, lang: str) -> Outcome:
+        return Outcome(callback_note=t(lang, "This button belongs to an earlier question."))
+
+    # ---- helpers ----
+
+    def engine(self, consultation: Consultation, row: ConversationSession | None = None) -> Engine:
+        flow_id, version = (row.flow_id, row.flow_version) if row else (consultation.flow_id, consultation.flow_version)
+        return engine_for(self.service.library.get(flow_id, version), self.service.max_text_length)
+
+    def choose_language(self, participant: Participant | None, consultation: Consultation) -> str:
+        offered = consultation.language_list
+        if participant is not None and participant.language in offered:
+            return participant.language
+        return negotiate(self.person.language_code, offered, consultation.default_language)
+
+    async def session_for(
+        self, participant: Participant | None, consultation: Consultation
+    ) -> ConversationSession | None:
+        if participant is None or participant.id is None or consultation.id is None:
+            return None
+        return await repo.session_for(self.s, participant.id, consultation.id)
+
+    async def persist(
+        self, consultation: Consultation, row: ConversationSession, state: SessionState, events: list[Event]
+    ) -> None:
+        for event in events:
+            if isinstance(event, ConsentGiven):
+                assert consultation.id is not None
+                await repo.record_consent(self.s, row.participant_id, consultation.id, event.version)
+            elif isinstance(event, AnswerRecorded):
+                await repo.upsert_answer(self.s, row, self.answer_value(consultation, event))
+        row.state = state.state
+        row.status = state.status
+        row.language = state.language
+        row.context = state.to_json()
+        await repo.save_session(self.s, row)
+
+    def answer_value(self, consultation: Consultation, event: AnswerRecorded) -> repo.AnswerValue:
+        if event.text is None:
+            return repo.AnswerValue(event.question_id, codes=event.codes, skipped=event.skipped)
+        cleaned = redact(event.text, consultation.country)
+        cipher, key_id = self.service.keys.encrypt(cleaned, answer_context(consultation.id, event.question_id))
+        return repo.AnswerValue(event.question_id, text_cipher=cipher, key_id=key_id)
+
+    def replies(self, consultation: Consultation, events: list[Event], *, replace_ok: bool = True) -> list[Reply]:
+        out = []
+        for event in events:
+            if not isinstance(event, ShowMessage):
+                continue
+            keyboard = tuple(
+                tuple((b.label, f"{consultation.code}.{event.step_index}.{b.token}") for b in row)
+                for row in event.buttons
+            )
+            out.append(Reply(event.text, keyboard, replace=event.replace and replace_ok))
+        return out
+
+
+def answer_context(consultation_id: int | None, question_id: str) -> str:
+    """Associated data binding an encrypted answer to its consultation and question."""
+    return f"answer:{consultation_id}:{question_id}"

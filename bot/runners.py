@@ -1,0 +1,195 @@
+"""Runners: polling (default) or webhook on aiohttp, with the sandbox emulator when no token is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot.conversation import ConversationService
+from bot.sandbox import Emulator, create_sandbox_app
+from bot.telegram import build_application
+from config.i18n import check_catalogs
+from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Settings
+from flows.loader import FlowLibrary, shipped_library
+from storage import repository as repo
+from storage.database import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+DEMO_CODE = "DEMO"
+APPLICATION_KEY = web.AppKey("application", Application)
+SECRET_KEY = web.AppKey("webhook_secret", str)
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+@dataclass
+class Runtime:
+    """Everything `run` opened, so tests and the CLI can start and stop the product the same way."""
+
+    settings: Settings
+    database: Database
+    service: ConversationService
+    library: FlowLibrary
+
+
+async def open_runtime(settings: Settings) -> Runtime:
+    check_catalogs()
+    secrets = settings.secrets()
+    database = Database(settings.sqlalchemy_url)
+    await upgrade(database)
+    library = shipped_library()
+    service = ConversationService(
+        database,
+        library,
+        secrets,
+        default_language=settings.default_language,
+        max_text_length=settings.max_text_length,
+    )
+    return Runtime(settings, database, service, library)
+
+
+def create_webhook_app(application: Application, secret: str) -> web.Application:
+    """The webhook endpoint: checks Telegram's secret header (403 otherwise), then processes the update."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[APPLICATION_KEY] = application
+    app[SECRET_KEY] = secret
+    app.router.add_post(WEBHOOK_PATH, _webhook)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _webhook(request: web.Request) -> web.Response:
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), request.app[SECRET_KEY].encode()):
+        return web.Response(status=403, text="forbidden")
+    application = request.app[APPLICATION_KEY]
+    try:
+        payload = await request.json()
+        update = Update.de_json(payload, application.bot)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        # An update we cannot parse will never parse: acknowledge it so Telegram stops retrying.
+        log.warning("unreadable update acknowledged and dropped", extra={"error": type(exc).__name__})
+        return web.Response(text="ok")
+    await application.process_update(update)
+    return web.Response(text="ok")
+
+
+async def seed_demo(database: Database, library: FlowLibrary) -> str:
+    """The sandbox's demo consultation (idempotent): returns its invite code."""
+    async with database.transaction() as session:
+        if await repo.consultation_by_code(session, DEMO_CODE) is None:
+            flow = library.latest("roadmap_feedback")
+            await repo.create_consultation(
+                session,
+                code=DEMO_CODE,
+                title="Demo consultation (sandbox)",
+                country="KE",
+                flow_id=flow.id,
+                flow_version=flow.version,
+                languages=flow.languages,
+                default_language=flow.default_language,
+                organisation="Voices 8.7 sandbox",
+            )
+    return DEMO_CODE
+
+
+@contextlib.asynccontextmanager
+async def serve_site(app: web.Application, host: str, port: int) -> AsyncIterator[web.AppRunner]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    try:
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+async def periodic_cleanup(database: Database, every_seconds: float = 3600) -> None:
+    while True:
+        async with database.transaction() as session:
+            await repo.purge_processed_updates(session)
+        await asyncio.sleep(every_seconds)
+
+
+async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event | None = None) -> None:
+    """`python -m bot run`: everything in one event loop until SIGINT/SIGTERM (or `stop` is set)."""
+    stop = stop or _stop_on_signals()
+    runtime = await open_runtime(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(runtime.database.dispose)
+        if settings.sandbox:
+            emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME)
+            await stack.enter_async_context(
+                serve_site(create_sandbox_app(emulator), settings.sandbox_host, settings.sandbox_port)
+            )
+            code = await seed_demo(runtime.database, runtime.library)
+            page = f"http://{settings.sandbox_host}:{settings.sandbox_port}/"
+            print(
+                f"\nVoices 8.7 is running in SANDBOX mode (no TELEGRAM_BOT_TOKEN set).\n"
+                f"  Chat with the bot in your browser: {page}\n"
+                f"  Demo consultation invite:          {page}?start={code}\n"
+                f"  (on Telegram this would be https://t.me/{SANDBOX_BOT_USERNAME}?start={code})\n"
+                f"Press Ctrl+C to stop.\n",
+                flush=True,
+            )
+        application = build_application(
+            runtime.service, token=settings.token, base_url=settings.api_base_url, webhook_mode=webhook
+        )
+        await stack.enter_async_context(application)
+        await application.start()
+        stack.push_async_callback(application.stop)
+        if webhook:
+            secret = _webhook_secret(settings)
+            await stack.enter_async_context(
+                serve_site(create_webhook_app(application, secret), settings.webhook_host, settings.webhook_port)
+            )
+            url = settings.webhook_url or f"http://127.0.0.1:{settings.webhook_port}{WEBHOOK_PATH}"
+            await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            log.info("webhook set", extra={"event": "run.webhook"})
+        else:
+            assert application.updater is not None
+            await application.bot.delete_webhook()
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            stack.push_async_callback(application.updater.stop)
+            log.info("polling for updates", extra={"event": "run.polling"})
+        cleanup = asyncio.create_task(periodic_cleanup(runtime.database))
+        stack.callback(cleanup.cancel)
+        await stop.wait()
+        log.info("stopping", extra={"event": "run.stop"})
+
+
+def _webhook_secret(settings: Settings) -> str:
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    if not settings.sandbox:
+        from config.errors import ConfigError
+
+        raise ConfigError("VOICES_WEBHOOK_SECRET must be set to run with --webhook against Telegram")
+    return "sandbox-webhook-secret"
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,204 @@
+"""The Telegram adapter: a python-telegram-bot Application with thin handlers (Update → service → Bot API)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation import (
+    AskHelp,
+    Begin,
+    ConversationService,
+    Do,
+    Incoming,
+    Other,
+    Outcome,
+    Person,
+    Press,
+    Reply,
+    Said,
+)
+from config.i18n import t
+from flows.events import Command
+
+log = logging.getLogger(__name__)
+
+SERVICE_KEY = "voices_service"
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+COMMANDS = [
+    ("start", "Begin or continue"),
+    ("skip", "Skip this question"),
+    ("stop", "Stop for now (answers are kept)"),
+    ("help", "What this is and how it works"),
+]
+
+
+def build_application(
+    service: ConversationService, *, token: str, base_url: str, webhook_mode: bool = False
+) -> Application:
+    """The PTB Application, wired to the service. In webhook mode it has no Updater: we feed it."""
+    builder: ApplicationBuilder = (
+        Application.builder()
+        .token(token)
+        .base_url(base_url)
+        .defaults(Defaults(protect_content=True, disable_notification=False))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+    )
+    if webhook_mode:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data[SERVICE_KEY] = service
+    application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
+    application.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
+    application.add_handler(CommandHandler("stop", on_stop, filters=PRIVATE))
+    application.add_handler(CommandHandler("skip", on_skip, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(on_press))
+    application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
+    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
+    application.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, on_other))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    await application.bot.set_my_commands(COMMANDS)
+
+
+def _service(context: ContextTypes.DEFAULT_TYPE) -> ConversationService:
+    service: ConversationService = context.application.bot_data[SERVICE_KEY]
+    return service
+
+
+def _person(update: Update) -> Person | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return Person(user_id=user.id, language_code=user.language_code)
+
+
+async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> Outcome | None:
+    person = _person(update)
+    if person is None:
+        return None
+    outcome = await _service(context).handle(update.update_id, person, incoming)
+    if outcome.duplicate:
+        log.info("duplicate update dropped", extra={"event": "update.duplicate"})
+        return outcome
+    await send_replies(update, context, outcome.replies)
+    return outcome
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/start [code]`: open a consultation from its invite, or continue the current one."""
+    code = context.args[0] if context.args else None
+    await _run(update, context, Begin(code))
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/help`: what this is, the commands, where to get support."""
+    await _run(update, context, AskHelp())
+
+
+async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/stop`: stop for now; answers are kept and /start continues."""
+    await _run(update, context, Do(Command.STOP))
+
+
+async def on_skip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/skip`: skip the current question."""
+    await _run(update, context, Do(Command.SKIP))
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plain text: an answer, or an option typed as its label or number."""
+    assert update.message is not None and update.message.text is not None
+    await _run(update, context, Said(update.message.text))
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command we do not have: explain, then show the question again."""
+    await _run(update, context, Other("command"))
+
+
+async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice notes, locations, contacts...: nothing is downloaded or stored."""
+    await _run(update, context, Other("media"))
+
+
+async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press: always acknowledged; a stale one changes nothing."""
+    query = update.callback_query
+    assert query is not None
+    chat = query.message.chat if query.message is not None else None
+    if chat is None or chat.type != ChatType.PRIVATE:
+        await query.answer()
+        return
+    outcome = await _run(update, context, Press(query.data or ""))
+    await query.answer(outcome.callback_note if outcome and outcome.callback_note else None)
+
+
+async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    pressed = update.callback_query.message if update.callback_query else None
+    for reply in replies:
+        markup = _markup(reply)
+        if reply.replace and pressed is not None:
+            try:
+                await context.bot.edit_message_text(
+                    reply.text, chat_id=chat.id, message_id=pressed.message_id, reply_markup=markup
+                )
+                continue
+            except BadRequest as exc:
+                if "not modified" in str(exc):
+                    continue
+                log.warning("could not edit a message; sending a new one", extra={"error": type(exc).__name__})
+        await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in reply.keyboard]
+    )
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log what failed (type and place, no personal data) and apologise kindly; the place is kept."""
+    error = context.error
+    log.error(
+        "update failed: %s",
+        type(error).__name__,
+        exc_info=error if not isinstance(error, TelegramError) else None,
+        extra={"event": "update.error", "error": type(error).__name__},
+    )
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = (update.effective_user.language_code or "en") if update.effective_user else "en"
+        text = t(
+            lang[:2],
+            "Sorry, something went wrong on our side. Your answers so far are safe. "
+            "Please try again in a moment, or send /start to continue.",
+        )
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await context.bot.send_message(update.effective_chat.id, text)
+        except TelegramError:
+            log.warning("could not send the apology", extra={"event": "update.error.apology"})

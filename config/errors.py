@@ -1,0 +1,17 @@
+"""One error hierarchy for the project: a user never sees these, an operator always gets enough to act."""
+
+
+class VoicesError(Exception):
+    """Base of every error raised on purpose by Voices 8.7."""
+
+
+class ConfigError(VoicesError):
+    """A setting is missing or wrong; raised at start-up, never mid-conversation."""
+
+
+class FlowError(VoicesError):
+    """A flow definition is broken (file, step and problem are in the message)."""
+
+
+class StorageError(VoicesError):
+    """The database could not do what was asked."""

@@ -1,0 +1,159 @@
+"""Settings from the environment, then `.env`, then defaults (pydantic-settings); secrets handled here."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+SANDBOX_TOKEN = "1000001:SANDBOX-voices87-local-only"  # noqa: S105 - a fixed, public token for the local emulator
+SANDBOX_BOT_USERNAME = "voices87_sandbox_bot"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting the product reads. Each field is documented in README's settings table."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(default=TELEGRAM_DEFAULT_BASE_URL, validation_alias="TELEGRAM_API_BASE_URL")
+    telegram_bot_username: str | None = Field(default=None, validation_alias="TELEGRAM_BOT_USERNAME")
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    env: Environment = Field(default=Environment.DEVELOPMENT, validation_alias="VOICES_ENV")
+    data_dir: Path = Field(default=Path("data"), validation_alias="VOICES_DATA_DIR")
+    pepper: SecretStr | None = Field(default=None, validation_alias="VOICES_PEPPER")
+    data_keys: SecretStr | None = Field(default=None, validation_alias="VOICES_DATA_KEYS")
+    sandbox_host: str = Field(default="127.0.0.1", validation_alias="VOICES_SANDBOX_HOST")
+    sandbox_port: int = Field(default=8080, validation_alias="VOICES_SANDBOX_PORT")
+    webhook_url: str | None = Field(default=None, validation_alias="VOICES_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias="VOICES_WEBHOOK_SECRET")
+    webhook_host: str = Field(default="0.0.0.0", validation_alias="VOICES_WEBHOOK_HOST")  # noqa: S104
+    webhook_port: int = Field(default=8443, validation_alias="VOICES_WEBHOOK_PORT")
+    max_text_length: int = Field(default=2000, ge=50, le=4000, validation_alias="VOICES_MAX_TEXT_LENGTH")
+    default_language: str = Field(default="en", validation_alias="VOICES_DEFAULT_LANGUAGE")
+    log_level: str = Field(default="INFO", validation_alias="VOICES_LOG_LEVEL")
+
+    @field_validator("telegram_bot_token", "pepper", "data_keys", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def sandbox(self) -> bool:
+        """True when no bot token is set: the bot talks to the local emulator."""
+        return self.telegram_bot_token is None
+
+    @property
+    def token(self) -> str:
+        return SANDBOX_TOKEN if self.telegram_bot_token is None else self.telegram_bot_token.get_secret_value()
+
+    @property
+    def api_base_url(self) -> str:
+        if self.sandbox and self.telegram_api_base_url == TELEGRAM_DEFAULT_BASE_URL:
+            return f"http://{self.sandbox_host}:{self.sandbox_port}/bot"
+        return self.telegram_api_base_url
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'voices.db').as_posix()}"
+
+    def secrets(self) -> Secrets:
+        """The pepper and the data key ring: from settings, or (development only) generated once into data/."""
+        pepper = self.pepper.get_secret_value() if self.pepper else None
+        keys = self.data_keys.get_secret_value() if self.data_keys else None
+        if pepper and keys:
+            return Secrets(pepper=pepper.encode(), keys=parse_key_ring(keys))
+        if self.env is Environment.PRODUCTION:
+            missing = [n for n, v in (("VOICES_PEPPER", pepper), ("VOICES_DATA_KEYS", keys)) if not v]
+            raise ConfigError(
+                f"{', '.join(missing)} must be set when VOICES_ENV=production "
+                "(see README, 'Keys and their backup'); refusing to start without them."
+            )
+        stored = _load_or_create_dev_secrets(self.data_dir)
+        return Secrets(
+            pepper=(pepper or stored["pepper"]).encode(),
+            keys=parse_key_ring(keys or stored["data_keys"]),
+        )
+
+
+class Secrets:
+    """The pseudonym pepper and the ordered data key ring (first key encrypts; every key decrypts)."""
+
+    def __init__(self, pepper: bytes, keys: list[tuple[str, bytes]]) -> None:
+        self.pepper = pepper
+        self.keys = keys
+
+    def __repr__(self) -> str:  # never print secret material
+        return f"Secrets(pepper=***, keys={[kid for kid, _ in self.keys]})"
+
+
+def parse_key_ring(text: str) -> list[tuple[str, bytes]]:
+    """Parse `kid:base64key[,kid:base64key...]`; each key must be 32 bytes (AES-256-GCM)."""
+    ring: list[tuple[str, bytes]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        kid, sep, encoded = part.partition(":")
+        if not sep or not kid.isalnum() or len(kid) > 16:
+            raise ConfigError("VOICES_DATA_KEYS: each entry must be 'keyid:base64key' (key id alphanumeric)")
+        try:
+            key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except ValueError as exc:
+            raise ConfigError(f"VOICES_DATA_KEYS: key {kid!r} is not valid base64") from exc
+        if len(key) != 32:
+            raise ConfigError(f"VOICES_DATA_KEYS: key {kid!r} must decode to 32 bytes, not {len(key)}")
+        if any(k == kid for k, _ in ring):
+            raise ConfigError(f"VOICES_DATA_KEYS: key id {kid!r} appears twice")
+        ring.append((kid, key))
+    if not ring:
+        raise ConfigError("VOICES_DATA_KEYS is empty")
+    return ring
+
+
+def new_data_key() -> str:
+    """A fresh 256-bit key in the VOICES_DATA_KEYS encoding (without the key id)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def _load_or_create_dev_secrets(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "dev-secrets.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+    data_dir.mkdir(parents=True, exist_ok=True)
+    created = {"pepper": secrets.token_urlsafe(32), "data_keys": f"k1:{new_data_key()}"}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(created, handle)
+    log.warning(
+        "Development secrets generated in %s (pseudonym pepper and data key). "
+        "Back this file up or set VOICES_PEPPER and VOICES_DATA_KEYS; production refuses to run without them.",
+        path,
+    )
+    return created
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

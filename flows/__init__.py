@@ -1,0 +1,1 @@
+"""The conversation engine, channel-agnostic: flow schema, loader + validator, machines, steps, events."""

@@ -1,0 +1,167 @@
+"""Load flow files: parse YAML, migrate to the current spec, validate everything, fail with file/step/problem."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from config.errors import FlowError
+from flows.migrations import migrate_to_latest
+from flows.schema import FlowDefinition
+from flows.steps import REGISTRY
+
+DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
+MAX_CALLBACK_BYTES = 64
+MAX_SCOPE_LENGTH = 16
+"""Callback data is `<consultation code>.<step index>.<token>`; codes are at most this long."""
+MAX_MESSAGE_LENGTH = 4096
+
+
+class FlowYamlLoader(yaml.SafeLoader):
+    """YAML as questionnaire authors expect: `Yes`, `No`, `On`, `Off` are words, only true/false are booleans."""
+
+
+FlowYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+FlowYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_flow(path: Path) -> FlowDefinition:
+    """Read, migrate and validate one flow file; raise FlowError naming the file, step and problem."""
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=FlowYamlLoader)  # noqa: S506 - safe subclass
+    except (OSError, yaml.YAMLError) as exc:
+        raise FlowError(f"{path}: cannot read: {exc}") from exc
+    return parse_flow(raw, str(path))
+
+
+def parse_flow(raw: Any, source: str) -> FlowDefinition:
+    if not isinstance(raw, dict):
+        raise FlowError(f"{source}: a flow file must be a mapping with spec_version, id, version, steps")
+    document = migrate_to_latest(raw, source)
+    try:
+        flow = FlowDefinition.model_validate(document)
+    except ValidationError as exc:
+        raise FlowError(f"{source}: " + "; ".join(_describe(document, err) for err in exc.errors())) from exc
+    problems = validate(flow)
+    if problems:
+        raise FlowError(f"{source}: " + "; ".join(problems))
+    return flow
+
+
+def _describe(document: dict[str, Any], error: Any) -> str:
+    loc = list(error["loc"])
+    where = ".".join(str(p) for p in loc)
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        steps = document.get("steps") or []
+        if loc[1] < len(steps) and isinstance(steps[loc[1]], dict) and "id" in steps[loc[1]]:
+            where = f"step {steps[loc[1]]['id']!r}: " + ".".join(str(p) for p in loc[2:])
+    return f"{where}: {error['msg']}"
+
+
+def validate(flow: FlowDefinition) -> list[str]:
+    """Every problem of a parsed flow as 'step <id>: <problem>' lines (empty when the flow is sound)."""
+    problems: list[str] = []
+    ids = [s.id for s in flow.steps]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"step {dup!r}: id used more than once")
+    if flow.default_language not in flow.languages:
+        problems.append(f"default_language {flow.default_language!r} is not among languages")
+    problems += _missing_languages("title", flow.title, flow.languages)
+    known = set(ids)
+    for index, step in enumerate(flow.steps):
+        where = f"step {step.id!r}"
+        stype = REGISTRY.get(step.type)
+        if stype is None:
+            problems.append(f"{where}: unknown type {step.type!r} (known: {', '.join(sorted(REGISTRY))})")
+            continue
+        problems += [f"{where}: {p}" for p in stype.problems(step, flow)]
+        if step.next is not None and step.next not in known:
+            problems.append(f"{where}: next {step.next!r} is not a step of this flow")
+        if step.next is None and step.type != "end" and index == len(flow.steps) - 1:
+            problems.append(f"{where}: the last step must be an end step or name a `next`")
+        problems += [f"{where}: {p}" for p in _missing_languages("text", step.text, flow.languages)]
+        for option in step.options:
+            problems += [
+                f"{where}: {p}" for p in _missing_languages(f"option {option.code!r}", option.label, flow.languages)
+            ]
+        if step.decline_text is not None:
+            problems += [f"{where}: {p}" for p in _missing_languages("decline_text", step.decline_text, flow.languages)]
+        longest = max((len(v) for v in step.text.values()), default=0)
+        if longest > MAX_MESSAGE_LENGTH - 200:
+            problems.append(f"{where}: text is {longest} characters; keep it under {MAX_MESSAGE_LENGTH - 200}")
+        data = f"{'X' * MAX_SCOPE_LENGTH}.{index}.{max(len(step.options), 1) - 1}"
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            problems.append(f"{where}: button data would exceed {MAX_CALLBACK_BYTES} bytes")
+    if not problems:
+        problems += _unreachable(flow)
+    if not any(s.type == "end" for s in flow.steps):
+        problems.append("the flow has no end step")
+    return problems
+
+
+def _missing_languages(what: str, texts: dict[str, str], languages: tuple[str, ...]) -> list[str]:
+    missing = [lang for lang in languages if not (texts.get(lang) or "").strip()]
+    extra = [lang for lang in texts if lang not in languages]
+    out = [f"{what}: missing text in {', '.join(missing)}"] if missing else []
+    if extra:
+        out.append(f"{what}: text in undeclared language {', '.join(extra)}")
+    return out
+
+
+def _unreachable(flow: FlowDefinition) -> list[str]:
+    seen = {flow.steps[0].id}
+    queue = deque([flow.steps[0]])
+    by_id = {s.id: s for s in flow.steps}
+    while queue:
+        step = queue.popleft()
+        target = flow.next_of(step) if step.type != "end" else None
+        if target is not None and target not in seen:
+            seen.add(target)
+            queue.append(by_id[target])
+    return [f"step {s.id!r}: cannot be reached from the first step" for s in flow.steps if s.id not in seen]
+
+
+class FlowLibrary:
+    """Every flow version available to consultations, by (id, version)."""
+
+    def __init__(self, flows: list[FlowDefinition]) -> None:
+        self._flows: dict[tuple[str, int], FlowDefinition] = {}
+        for flow in flows:
+            if flow.key in self._flows:
+                raise FlowError(f"flow {flow.id} version {flow.version} is defined twice")
+            self._flows[flow.key] = flow
+
+    @classmethod
+    def from_directory(cls, directory: Path = DEFINITIONS_DIR) -> FlowLibrary:
+        return cls([load_flow(p) for p in sorted(directory.glob("*.yaml"))])
+
+    def get(self, flow_id: str, version: int) -> FlowDefinition:
+        try:
+            return self._flows[(flow_id, version)]
+        except KeyError:
+            raise FlowError(f"flow {flow_id!r} version {version} is not available") from None
+
+    def latest(self, flow_id: str) -> FlowDefinition:
+        versions = [f for (fid, _), f in self._flows.items() if fid == flow_id]
+        if not versions:
+            raise FlowError(f"no flow named {flow_id!r} (available: {', '.join(self.ids())})")
+        return max(versions, key=lambda f: f.version)
+
+    def ids(self) -> list[str]:
+        return sorted({fid for fid, _ in self._flows})
+
+
+@lru_cache(maxsize=1)
+def shipped_library() -> FlowLibrary:
+    return FlowLibrary.from_directory()

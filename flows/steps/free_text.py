@@ -1,0 +1,34 @@
+"""Step type `free_text`: an answer in the person's own words, up to a limit, or Skip."""
+
+from config.i18n import t
+from flows.events import AnswerRecorded, ShowMessage
+from flows.schema import FlowDefinition, Step
+from flows.session import SessionState
+from flows.steps.base import SKIP, Move, Outcome, StepContext, StepType, step_type
+
+
+@step_type
+class FreeTextStep(StepType):
+    name = "free_text"
+
+    def problems(self, step: Step, flow: FlowDefinition) -> list[str]:
+        return super().problems(step, flow)
+
+    def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
+        answer = text.strip()
+        if not answer:
+            return self.reask(step, state, ctx, t(ctx.language, "Please write your answer, or press “Skip”."))
+        limit = min(step.max_length or ctx.max_text_length, ctx.max_text_length)
+        if len(answer) <= limit:
+            return Outcome(Move.ADVANCE, (AnswerRecorded(step.id, text=answer),))
+        note = t(
+            ctx.language,
+            "Thank you. Your answer was very long, so I kept the first %(limit)s characters; the rest was not saved.",
+            limit=limit,
+        )
+        return Outcome(Move.ADVANCE, (ShowMessage(note), AnswerRecorded(step.id, text=answer[:limit])))
+
+    def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
+        if token == SKIP:
+            return Outcome(Move.ADVANCE, (AnswerRecorded(step.id, skipped=True),))
+        return Outcome(Move.STALE)

@@ -1,0 +1,1 @@
+"""SQLModel tables, database lifecycle, migrations, repositories and privacy primitives (only SQL lives here)."""

@@ -1,0 +1,100 @@
+"""The tables. No Telegram identifier, name, username, phone or message text is ever a column here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Consultation(SQLModel, table=True):
+    """A consultation on one country's roadmap or progress report, pinned to one flow version."""
+
+    __tablename__ = "consultation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True, index=True)
+    title: str = Field(max_length=200)
+    country: str = Field(max_length=2)
+    flow_id: str = Field(max_length=40)
+    flow_version: int
+    languages: str = Field(max_length=100)  # comma-separated language codes offered
+    default_language: str = Field(max_length=10)
+    organisation: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="open", max_length=10)
+    retention_days: int = Field(default=180)
+    created_at: datetime
+    closed_at: datetime | None = None
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+
+class Participant(SQLModel, table=True):
+    """A person, known only by a keyed pseudonym: HMAC-SHA256(pepper, Telegram user id)."""
+
+    __tablename__ = "participant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pseudonym: str = Field(max_length=64, unique=True, index=True)
+    language: str | None = Field(default=None, max_length=10)
+    created_on: date
+
+
+class ConversationSession(SQLModel, table=True):
+    """Where one participant is in one consultation; the conversation state lives here, not in memory."""
+
+    __tablename__ = "session"
+    __table_args__ = (UniqueConstraint("participant_id", "consultation_id", name="uq_session_participant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    flow_id: str = Field(max_length=40)
+    flow_version: int
+    state: str = Field(max_length=40)
+    status: str = Field(max_length=12)
+    language: str = Field(max_length=10)
+    context: str = Field(default="{}")  # engine bookkeeping: step history, pending selections, choice codes
+    started_at: datetime
+    updated_at: datetime
+
+
+class Answer(SQLModel, table=True):
+    """One answer: choice codes in clear (for SQL aggregates); free text redacted, then AES-GCM encrypted."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("session_id", "question_id", name="uq_answer_question"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="session.id", index=True, ondelete="CASCADE")
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    question_id: str = Field(max_length=40)
+    choice_codes: str | None = Field(default=None, max_length=1000)  # space-separated option codes
+    skipped: bool = False
+    text_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    key_id: str | None = Field(default=None, max_length=16)
+    answered_on: date
+
+
+class ConsentRecord(SQLModel, table=True):
+    """That a pseudonym agreed to a consent text version, and on which day."""
+
+    __tablename__ = "consent_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    consent_version: str = Field(max_length=40)
+    given_on: date
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled, so a webhook retry or a replay is processed once."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime

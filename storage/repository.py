@@ -1,0 +1,279 @@
+"""Queries and writes, one function per need; every function takes the caller's session (its transaction)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.errors import StorageError
+from storage.models import (
+    Answer,
+    ConsentRecord,
+    Consultation,
+    ConversationSession,
+    Participant,
+    ProcessedUpdate,
+)
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud and type
+CODE_LENGTH = 8
+LIVE_STATUSES = ("active", "paused")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    return now().date()
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+# ---- consultations ----
+
+
+async def create_consultation(
+    session: AsyncSession,
+    *,
+    title: str,
+    country: str,
+    flow_id: str,
+    flow_version: int,
+    languages: Sequence[str],
+    default_language: str,
+    organisation: str | None = None,
+    code: str | None = None,
+    retention_days: int = 180,
+) -> Consultation:
+    chosen = code or new_code()
+    if await consultation_by_code(session, chosen) is not None:
+        raise StorageError(f"a consultation with code {chosen!r} already exists")
+    consultation = Consultation(
+        code=chosen,
+        title=title,
+        country=country.upper(),
+        flow_id=flow_id,
+        flow_version=flow_version,
+        languages=",".join(languages),
+        default_language=default_language,
+        organisation=organisation,
+        retention_days=retention_days,
+        created_at=now(),
+    )
+    session.add(consultation)
+    await session.flush()
+    return consultation
+
+
+async def consultation_by_code(session: AsyncSession, code: str) -> Consultation | None:
+    result = await session.exec(select(Consultation).where(Consultation.code == code))
+    return result.first()
+
+
+async def consultation_by_id(session: AsyncSession, consultation_id: int) -> Consultation | None:
+    return await session.get(Consultation, consultation_id)
+
+
+async def list_consultations(session: AsyncSession) -> list[tuple[Consultation, int]]:
+    """Every consultation with its number of respondents (people who consented), newest first."""
+    respondents = (
+        select(ConversationSession.consultation_id, func.count().label("n"))
+        .group_by(col(ConversationSession.consultation_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(Consultation, func.coalesce(respondents.c.n, 0))
+        .outerjoin(respondents, respondents.c.consultation_id == Consultation.id)
+        .order_by(col(Consultation.created_at).desc(), col(Consultation.id).desc())
+    )
+    return [(consultation, int(n)) for consultation, n in rows.all()]
+
+
+async def close_consultation(session: AsyncSession, consultation: Consultation) -> None:
+    consultation.status = "closed"
+    consultation.closed_at = now()
+    session.add(consultation)
+
+
+# ---- participants and sessions ----
+
+
+async def participant_by_pseudonym(session: AsyncSession, pseudonym: str) -> Participant | None:
+    result = await session.exec(select(Participant).where(Participant.pseudonym == pseudonym))
+    return result.first()
+
+
+async def get_or_create_participant(session: AsyncSession, pseudonym: str, language: str) -> Participant:
+    participant = await participant_by_pseudonym(session, pseudonym)
+    if participant is None:
+        participant = Participant(pseudonym=pseudonym, language=language, created_on=today())
+        session.add(participant)
+        await session.flush()
+    return participant
+
+
+async def session_for(session: AsyncSession, participant_id: int, consultation_id: int) -> ConversationSession | None:
+    result = await session.exec(
+        select(ConversationSession).where(
+            ConversationSession.participant_id == participant_id,
+            ConversationSession.consultation_id == consultation_id,
+        )
+    )
+    return result.first()
+
+
+async def current_session(
+    session: AsyncSession, participant_id: int, statuses: Sequence[str] = LIVE_STATUSES
+) -> ConversationSession | None:
+    """The participant's most recently used session in one of `statuses`."""
+    result = await session.exec(
+        select(ConversationSession)
+        .where(
+            ConversationSession.participant_id == participant_id,
+            col(ConversationSession.status).in_(statuses),
+        )
+        .order_by(col(ConversationSession.updated_at).desc(), col(ConversationSession.id).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def save_session(session: AsyncSession, row: ConversationSession) -> ConversationSession:
+    row.updated_at = now()
+    session.add(row)
+    await session.flush()
+    return row
+
+
+# ---- answers and consent ----
+
+
+async def record_consent(
+    session: AsyncSession, participant_id: int, consultation_id: int, version: str
+) -> ConsentRecord:
+    record = ConsentRecord(
+        participant_id=participant_id,
+        consultation_id=consultation_id,
+        consent_version=version,
+        given_on=today(),
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def has_consent(session: AsyncSession, participant_id: int, consultation_id: int) -> bool:
+    result = await session.exec(
+        select(func.count())
+        .select_from(ConsentRecord)
+        .where(ConsentRecord.participant_id == participant_id, ConsentRecord.consultation_id == consultation_id)
+    )
+    return bool(result.one())
+
+
+@dataclass(frozen=True)
+class AnswerValue:
+    """What to store for one question: codes, or an already redacted and encrypted text, or a skip."""
+
+    question_id: str
+    codes: tuple[str, ...] | None = None
+    text_cipher: bytes | None = None
+    key_id: str | None = None
+    skipped: bool = False
+
+
+async def upsert_answer(session: AsyncSession, row: ConversationSession, value: AnswerValue) -> Answer:
+    """Store (or replace) the answer to one question of a session. Refuses without a consent record."""
+    assert row.id is not None
+    if not await has_consent(session, row.participant_id, row.consultation_id):
+        raise StorageError("refusing to store an answer without a consent record")
+    result = await session.exec(
+        select(Answer).where(Answer.session_id == row.id, Answer.question_id == value.question_id)
+    )
+    answer = result.first() or Answer(
+        session_id=row.id,
+        consultation_id=row.consultation_id,
+        question_id=value.question_id,
+        answered_on=today(),
+    )
+    answer.choice_codes = " ".join(value.codes) if value.codes else None
+    answer.text_cipher = value.text_cipher
+    answer.key_id = value.key_id
+    answer.skipped = value.skipped
+    answer.answered_on = today()
+    session.add(answer)
+    await session.flush()
+    return answer
+
+
+async def answers_of_session(session: AsyncSession, session_id: int) -> list[Answer]:
+    result = await session.exec(select(Answer).where(Answer.session_id == session_id).order_by(col(Answer.id)))
+    return list(result.all())
+
+
+# ---- idempotency ----
+
+
+async def claim_update(session: AsyncSession, update_id: int) -> bool:
+    """Record an update id; False when it was already processed (a retry or a replay)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, processed_at=now())
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def purge_processed_updates(session: AsyncSession, older_than: timedelta = timedelta(days=2)) -> int:
+    """Telegram keeps an update at most 24 h, so ids older than that can never come back."""
+    result = await session.exec(
+        delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < now() - older_than)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---- aggregates for summaries ----
+
+
+@dataclass(frozen=True)
+class AnswerGroup:
+    question_id: str
+    choice_codes: str | None
+    skipped: bool
+    has_text: bool
+    count: int
+
+
+async def answer_groups(session: AsyncSession, consultation_id: int) -> list[AnswerGroup]:
+    """Counts of identical answers per question (SQL aggregate; no row-level data leaves here)."""
+    has_text = col(Answer.text_cipher).is_not(None)
+    rows = await session.exec(
+        sa_select(col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), has_text, func.count())
+        .where(col(Answer.consultation_id) == consultation_id)
+        .group_by(col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), has_text)
+    )
+    return [AnswerGroup(q, codes, bool(skipped), bool(text), int(n)) for q, codes, skipped, text, n in rows.all()]
+
+
+async def respondent_count(session: AsyncSession, consultation_id: int) -> int:
+    result = await session.exec(
+        select(func.count())
+        .select_from(ConversationSession)
+        .where(ConversationSession.consultation_id == consultation_id)
+    )
+    return int(result.one())

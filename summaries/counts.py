@@ -1,0 +1,55 @@
+"""Per-question counts for a consultation (SQL aggregates), and how a count may be shown."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from storage import repository as repo
+from storage.database import Database
+
+MIN_SHOWN = 5
+"""A count between 1 and MIN_SHOWN - 1 is shown as '<5' (the never-below floor from MISSION.md)."""
+
+
+@dataclass
+class QuestionCounts:
+    question_id: str
+    answered: int = 0
+    skipped: int = 0
+    written: int = 0  # free-text answers (their text never leaves storage here)
+    options: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class ConsultationCounts:
+    code: str
+    title: str
+    respondents: int
+    questions: dict[str, QuestionCounts]
+
+
+async def consultation_counts(database: Database, code: str) -> ConsultationCounts | None:
+    async with database.reader() as session:
+        consultation = await repo.consultation_by_code(session, code)
+        if consultation is None or consultation.id is None:
+            return None
+        groups = await repo.answer_groups(session, consultation.id)
+        respondents = await repo.respondent_count(session, consultation.id)
+    questions: dict[str, QuestionCounts] = {}
+    for group in groups:
+        counts = questions.setdefault(group.question_id, QuestionCounts(group.question_id))
+        if group.skipped:
+            counts.skipped += group.count
+            continue
+        counts.answered += group.count
+        if group.has_text:
+            counts.written += group.count
+        for code_ in (group.choice_codes or "").split():
+            counts.options[code_] += group.count
+    return ConsultationCounts(consultation.code, consultation.title, respondents, questions)
+
+
+def shown(count: int, minimum: int = MIN_SHOWN) -> str:
+    """How a count may be published: 0 and counts of at least `minimum` as they are, others as '<minimum'."""
+    return str(count) if count == 0 or count >= minimum else f"<{minimum}"

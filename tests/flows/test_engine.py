@@ -1,0 +1,194 @@
+"""The engine alone: inputs in, events out, state moved through the shared transitions machine."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from flows.engine import Engine
+from flows.events import (
+    AnswerRecorded,
+    ChoiceInput,
+    Command,
+    CommandInput,
+    ConsentDeclined,
+    ConsentGiven,
+    FlowCompleted,
+    SessionPaused,
+    ShowMessage,
+    StaleInput,
+    Start,
+    TextInput,
+    UnsupportedInput,
+)
+from flows.loader import parse_flow, shipped_library
+from flows.session import SessionState, Status
+from tests.flows.test_loader import MINIMAL
+
+
+@pytest.fixture
+def engine() -> Engine:
+    doc = copy.deepcopy(MINIMAL)
+    doc["steps"].insert(
+        2,
+        {
+            "id": "foods",
+            "type": "multiple_choice",
+            "text": {"en": "Foods?", "fr": "Plats ?"},
+            "options": [
+                {"code": "rice", "label": {"en": "Rice", "fr": "Riz"}},
+                {"code": "beans", "label": {"en": "Beans", "fr": "Haricots"}},
+                {"code": "fish", "label": {"en": "Fish", "fr": "Poisson"}},
+            ],
+        },
+    )
+    doc["steps"].insert(3, {"id": "note", "type": "message", "text": {"en": "Almost done.", "fr": "Presque fini."}})
+    doc["steps"].insert(
+        4, {"id": "idea", "type": "free_text", "max_length": 20, "text": {"en": "Idea?", "fr": "Idée ?"}}
+    )
+    return Engine(parse_flow(doc, "engine.yaml"), max_text_length=50)
+
+
+def agreed(engine: Engine, lang: str = "en") -> SessionState:
+    state = engine.new_session(lang)
+    engine.handle(state, Start())
+    engine.handle(state, ChoiceInput(0, "y"))
+    return state
+
+
+def answers(events: list[object]) -> list[AnswerRecorded]:
+    return [e for e in events if isinstance(e, AnswerRecorded)]
+
+
+def test_start_shows_consent_with_agree_and_not_now(engine: Engine) -> None:
+    state = engine.new_session("fr")
+    [shown] = engine.handle(state, Start())
+    assert isinstance(shown, ShowMessage)
+    assert shown.text == "D'accord ?"
+    assert [b.token for row in shown.buttons for b in row] == ["y", "n"]
+    assert state.status is Status.NEW
+
+
+def test_consent_given_moves_to_first_question(engine: Engine) -> None:
+    state = engine.new_session("en")
+    events = engine.handle(state, ChoiceInput(0, "y"))
+    assert any(isinstance(e, ConsentGiven) and e.version == "consent-v1" for e in events)
+    assert state.state == "color" and state.status is Status.ACTIVE
+    assert isinstance(events[-1], ShowMessage) and events[-1].text == "Colour?"
+
+
+def test_declining_consent_ends_and_records_nothing(engine: Engine) -> None:
+    state = engine.new_session("en")
+    events = engine.handle(state, ChoiceInput(0, "n"))
+    assert isinstance(events[0], ConsentDeclined)
+    assert not answers(events)
+    assert state.status is Status.DECLINED
+
+
+def test_choice_by_button_by_label_and_by_number(engine: Engine) -> None:
+    for given, code in [(ChoiceInput(1, "1"), "blue"), (TextInput("  bLuE "), "blue"), (TextInput("1"), "red")]:
+        state = agreed(engine)
+        [answer] = answers(engine.handle(state, given))
+        assert answer.codes == (code,)
+        assert state.state == "foods"
+
+
+def test_unmatched_text_reasks_with_the_buttons(engine: Engine) -> None:
+    state = agreed(engine)
+    events = engine.handle(state, TextInput("purple"))
+    assert state.state == "color" and not answers(events)
+    assert "choose one of the buttons" in events[0].text  # type: ignore[union-attr]
+    assert isinstance(events[1], ShowMessage) and events[1].buttons
+
+
+def test_multiple_choice_toggles_then_done(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, ChoiceInput(1, "0"))
+    [toggled] = engine.handle(state, ChoiceInput(2, "2"))
+    assert isinstance(toggled, ShowMessage) and toggled.replace
+    assert toggled.buttons[2][0].label.startswith("✅")
+    engine.handle(state, ChoiceInput(2, "0"))
+    engine.handle(state, ChoiceInput(2, "2"))  # untoggle fish
+    events = engine.handle(state, ChoiceInput(2, "d"))
+    assert answers(events)[0].codes == ("rice",)
+    # the message step shows and moves straight on to the free-text question
+    shown = [e.text for e in events if isinstance(e, ShowMessage)]
+    assert shown == ["Almost done.", "Idea?"]
+    assert state.state == "idea"
+
+
+def test_done_with_nothing_chosen_counts_as_skipped(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, ChoiceInput(1, "0"))
+    [answer] = answers(engine.handle(state, ChoiceInput(2, "d")))
+    assert answer.skipped and answer.codes is None
+
+
+def test_every_question_can_be_skipped_by_button_and_command(engine: Engine) -> None:
+    state = agreed(engine)
+    assert answers(engine.handle(state, ChoiceInput(1, "s")))[0].skipped
+    assert answers(engine.handle(state, CommandInput(Command.SKIP)))[0].skipped
+    events = engine.handle(state, ChoiceInput(4, "s"))
+    assert answers(events)[0].skipped
+    assert isinstance(events[-1], FlowCompleted) and state.status is Status.COMPLETED
+
+
+def test_free_text_empty_reasks_and_long_is_cut_at_the_limit(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, ChoiceInput(1, "s"))
+    engine.handle(state, ChoiceInput(2, "s"))
+    assert not answers(engine.handle(state, TextInput("   ")))
+    assert state.state == "idea"
+    events = engine.handle(state, TextInput("x" * 10_000))
+    [answer] = answers(events)
+    assert answer.text == "x" * 20  # the step's max_length (below the engine-wide 50)
+    assert any(isinstance(e, ShowMessage) and "first 20 characters" in e.text for e in events)
+    assert state.status is Status.COMPLETED
+
+
+def test_stale_button_changes_nothing(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, ChoiceInput(1, "0"))
+    before = copy.deepcopy(state)
+    assert engine.handle(state, ChoiceInput(1, "1")) == [StaleInput()]
+    assert engine.handle(state, ChoiceInput(2, "99")) == [StaleInput()]
+    assert state == before
+
+
+def test_unsupported_input_explains_and_reasks(engine: Engine) -> None:
+    state = agreed(engine)
+    events = engine.handle(state, UnsupportedInput("sticker"))
+    assert "only read text and buttons" in events[0].text  # type: ignore[union-attr]
+    assert events[1] == engine.prompt(state)
+    assert state.state == "color"
+
+
+def test_stop_pauses_and_start_resumes_at_the_same_question(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, ChoiceInput(1, "0"))
+    events = engine.handle(state, CommandInput(Command.STOP))
+    assert isinstance(events[0], SessionPaused) and state.status is Status.PAUSED
+    restored = SessionState.from_row(state.state, state.language, state.status, state.to_json())
+    events = engine.handle(restored, Start())
+    assert restored.status is Status.ACTIVE
+    assert events[-1].text.startswith("Foods?")  # type: ignore[union-attr]
+    assert restored.choices == {"consent": ["agree"], "color": ["red"]}
+
+
+def test_session_state_round_trips_without_free_text(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, ChoiceInput(1, "s"))
+    engine.handle(state, ChoiceInput(2, "s"))
+    engine.handle(state, TextInput("my secret idea"))
+    assert "secret" not in state.to_json()
+
+
+def test_machines_are_shared_and_models_removed() -> None:
+    flow = shipped_library().latest("roadmap_feedback")
+    engine = Engine(flow)
+    for _ in range(50):
+        state = engine.new_session("en")
+        engine.handle(state, ChoiceInput(0, "y"))
+        engine.handle(state, ChoiceInput(1, "0"))
+    assert engine.machine.machine.models == []
