@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 BOT_URL_PATTERN = re.compile(r"/bot[^/\s]+/")
+HANDLER_NAME = "voices"
+NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "aiosqlite", "asyncpg", "sqlalchemy", "aiohttp.access", "alembic")
 
 
 class RedactingFilter(logging.Filter):
@@ -58,11 +60,17 @@ def configure(level: str = "INFO", secrets: list[str] | None = None, *, json_lin
     handler.setFormatter(
         JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # httpx logs every request URL, which contains the bot token; PTB's debug logs carry update payloads.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access"):
+    quieten_libraries()
+
+
+def quieten_libraries() -> None:
+    """Libraries whose own logs carry request URLs (with the bot token), update payloads or SQL parameters
+    log warnings and errors only, whatever VOICES_LOG_LEVEL says."""
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

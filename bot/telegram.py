@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
+from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -15,9 +19,11 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    ExtBot,
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.conversation import (
     AskHelp,
@@ -47,18 +53,62 @@ COMMANDS = [
 ]
 
 
+class VoicesBot(ExtBot[int]):
+    """ExtBot that parses each polled update on its own: one unreadable payload (an old or odd client) is
+    acknowledged as an empty update instead of stalling polling, and its content is never logged."""
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: TimePeriod | None = None,  # noqa: ASYNC109 - the Bot API signature
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> tuple[Update, ...]:
+        seconds = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else (timeout or 0)
+        base = self._request[0].read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        data: JSONDict = {"timeout": timeout, "offset": offset, "limit": limit, "allowed_updates": allowed_updates}
+        result = await self._post(
+            "getUpdates",
+            data,
+            read_timeout=(base or 0) + seconds,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
+        return tuple(parse_update(raw, self) for raw in result)
+
+
+def parse_update(raw: JSONDict, bot: Bot) -> Update:
+    """An Update from its JSON, or an empty Update with the same id (handled by nothing) if unreadable."""
+    try:
+        update = Update.de_json(raw, bot)
+    except Exception as exc:
+        log.warning("unreadable update acknowledged and dropped", extra={"error": type(exc).__name__})
+        update = Update(update_id=int(raw.get("update_id", 0)))
+        update.set_bot(bot)
+    return update
+
+
 def build_application(
     service: ConversationService, *, token: str, base_url: str, webhook_mode: bool = False
 ) -> Application:
     """The PTB Application, wired to the service. In webhook mode it has no Updater: we feed it."""
-    builder: ApplicationBuilder = (
-        Application.builder()
-        .token(token)
-        .base_url(base_url)
-        .defaults(Defaults(protect_content=True, disable_notification=False))
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(_post_init)
+    bot = VoicesBot(
+        token,
+        base_url=base_url,
+        defaults=Defaults(protect_content=True),
+        rate_limiter=AIORateLimiter(max_retries=3),
+        request=HTTPXRequest(connection_pool_size=32),
+        get_updates_request=HTTPXRequest(connection_pool_size=2),
     )
+    builder: ApplicationBuilder = Application.builder().bot(bot).post_init(_post_init)
     if webhook_mode:
         builder = builder.updater(None)
     application = builder.build()

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
@@ -51,7 +52,7 @@ class Database:
             return
         async with self._sessions() as session, session.begin():
             if lock_key is not None:
-                await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=advisory_key(lock_key)))
+                await session.exec(select(func.pg_advisory_xact_lock(advisory_key(lock_key))))
             yield session
 
     @asynccontextmanager

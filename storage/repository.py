@@ -236,15 +236,13 @@ async def claim_update(session: AsyncSession, update_id: int) -> bool:
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
     result = await session.exec(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 async def purge_processed_updates(session: AsyncSession, older_than: timedelta = timedelta(days=2)) -> int:
     """Telegram keeps an update at most 24 h, so ids older than that can never come back."""
-    result = await session.exec(
-        delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < now() - older_than)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    result = await session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < now() - older_than))
+    return int(result.rowcount)
 
 
 # ---- aggregates for summaries ----
@@ -262,7 +260,8 @@ class AnswerGroup:
 async def answer_groups(session: AsyncSession, consultation_id: int) -> list[AnswerGroup]:
     """Counts of identical answers per question (SQL aggregate; no row-level data leaves here)."""
     has_text = col(Answer.text_cipher).is_not(None)
-    rows = await session.exec(
+    connection = await session.connection()
+    rows = await connection.execute(
         sa_select(col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), has_text, func.count())
         .where(col(Answer.consultation_id) == consultation_id)
         .group_by(col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), has_text)

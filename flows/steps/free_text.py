@@ -6,6 +6,9 @@ from flows.schema import FlowDefinition, Step
 from flows.session import SessionState
 from flows.steps.base import SKIP, Move, Outcome, StepContext, StepType, step_type
 
+INVISIBLE = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\u200e\u200f\u2060\u3000\ufeff"
+"""Whitespace and invisible characters: an answer made only of these is empty."""
+
 
 @step_type
 class FreeTextStep(StepType):
@@ -15,7 +18,7 @@ class FreeTextStep(StepType):
         return super().problems(step, flow)
 
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
-        answer = text.strip()
+        answer = text.strip(INVISIBLE)
         if not answer:
             return self.reask(step, state, ctx, t(ctx.language, "Please write your answer, or press “Skip”."))
         limit = min(step.max_length or ctx.max_text_length, ctx.max_text_length)

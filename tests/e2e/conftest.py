@@ -1,0 +1,146 @@
+"""End-to-end harness: the real python-telegram-bot Application talking HTTP to our Bot API emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from telegram.ext import Application
+
+from bot.conversation import ConversationService
+from bot.sandbox import Emulator, SandboxMessage, SandboxUser, create_sandbox_app
+from bot.telegram import build_application
+from config.settings import SANDBOX_TOKEN, Secrets
+from flows.loader import FlowLibrary, shipped_library
+from storage import repository as repo
+from storage.database import Database
+
+CODE = "E2ETEST1"
+
+
+@dataclass
+class Harness:
+    emulator: Emulator
+    server: TestServer
+    database: Database
+    secrets: Secrets
+    library: FlowLibrary = field(default_factory=shipped_library)
+    application: Application | None = None  # type: ignore[type-arg]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/bot"
+
+    async def start_bot(self) -> None:
+        service = ConversationService(self.database, self.library, self.secrets, max_text_length=2000)
+        self.application = build_application(service, token=SANDBOX_TOKEN, base_url=self.base_url)
+        await self.application.initialize()
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+
+    async def stop_bot(self) -> None:
+        if self.application is None:
+            return
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+        self.application = None
+
+    async def restart_bot(self) -> None:
+        await self.stop_bot()
+        await self.start_bot()
+
+    def user(self, name: str = "Amina", *, language: str | None = "en", username: str | None = None) -> SandboxUser:
+        return self.emulator.new_user(name, language_code=language, username=username)
+
+    async def send(self, user: SandboxUser, text: str, expect: int = 1) -> list[SandboxMessage]:
+        """The user sends text; wait for `expect` bot messages and return them."""
+        self.emulator.user_sends_text(user, text)
+        return await self.emulator.wait_for_bot_messages(user.id, expect)
+
+    async def send_raw_text(self, user: SandboxUser, text: str, expect: int = 1) -> list[SandboxMessage]:
+        """A text update built by hand (texts a Telegram client would not send, e.g. only invisible characters)."""
+        self.emulator.inject_update(
+            {
+                "message": {
+                    "message_id": 1_000_000 + len(self.emulator.history(user.id)),
+                    "date": int(time.time()),
+                    "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+                    "from": {"id": user.id, "is_bot": False, "first_name": user.first_name},
+                    "text": text,
+                }
+            },
+            record_messages=False,
+        )
+        return await self.emulator.wait_for_bot_messages(user.id, expect)
+
+    async def press(
+        self, user: SandboxUser, message: SandboxMessage, label: str, expect: int = 1
+    ) -> list[SandboxMessage]:
+        """The user presses the button with this label (exactly, or after a ✅ mark) on a message."""
+        self.emulator.user_presses_button(user, message.message_id, label)
+        return await self.emulator.wait_for_bot_messages(user.id, expect) if expect else []
+
+    async def press_and_get_answer(self, user: SandboxUser, message: SandboxMessage, data: str) -> str | None:
+        update_id = self.emulator.user_presses_raw(user, message.message_id, data)
+        answer = await self.emulator.wait_callback_answered(self.emulator.callback_query_id(update_id))
+        return answer.text
+
+    async def create_consultation(self, code: str = CODE, languages: tuple[str, ...] = ("en", "fr")) -> None:
+        flow = self.library.latest("roadmap_feedback")
+        async with self.database.transaction() as session:
+            await repo.create_consultation(
+                session,
+                code=code,
+                title="E2E consultation",
+                country="KE",
+                flow_id=flow.id,
+                flow_version=flow.version,
+                languages=languages,
+                default_language="en",
+            )
+
+
+async def open_harness(database: Database, secrets: Secrets) -> AsyncIterator[Harness]:
+    emulator = Emulator(token=SANDBOX_TOKEN)
+    server = TestServer(create_sandbox_app(emulator), host="127.0.0.1")
+    await server.start_server()
+    harness = Harness(emulator, server, database, secrets)
+    await harness.create_consultation()
+    await harness.start_bot()
+    try:
+        yield harness
+    finally:
+        await harness.stop_bot()
+        await server.close()
+
+
+@pytest.fixture
+async def harness(sqlite_database: Database, secrets: Secrets) -> AsyncIterator[Harness]:
+    """The bot on SQLite (the embedded default)."""
+    async for h in open_harness(sqlite_database, secrets):
+        yield h
+
+
+@pytest.fixture
+async def any_harness(database: Database, secrets: Secrets) -> AsyncIterator[Harness]:
+    """The bot on SQLite and on PostgreSQL (parametrised through `database`)."""
+    async for h in open_harness(database, secrets):
+        yield h
+
+
+def sqlite_files(database: Database) -> list[Path]:
+    path = Path(database.url.split("///", 1)[1])
+    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+
+
+def labels(message: SandboxMessage | None) -> list[str]:
+    """The labels of a message's inline buttons, row by row."""
+    return [str(button["text"]) for button in (message.buttons if message else [])]

@@ -1,0 +1,197 @@
+"""Bad input gets a clear, kind answer and loses nothing (each case from the foundation issue)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import select
+
+from storage import repository as repo
+from storage.models import Answer, ConversationSession, ProcessedUpdate
+from tests.e2e.conftest import CODE, Harness, labels
+
+
+async def at_group_question(h: Harness, language: str = "en") -> tuple[object, object]:
+    user = h.user(language=language)
+    [consent] = await h.send(user, f"/start {CODE}")
+    [group] = await h.press(user, consent, "I agree" if language == "en" else "J’accepte")
+    return user, group
+
+
+@pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "video", "location", "contact"])
+async def test_media_gets_a_kind_note_and_the_same_question(harness: Harness, kind: str) -> None:
+    h = harness
+    user, group = await at_group_question(h)
+    h.emulator.user_sends(user, kind)  # type: ignore[arg-type]
+    note, again = await h.emulator.wait_for_bot_messages(user.id, 2)  # type: ignore[attr-defined]
+    assert note.text == "Sorry, I can only read text and buttons here."
+    assert again.text == group.text and labels(again) == labels(group)  # type: ignore[attr-defined]
+    downloads = [c for c in h.emulator.api_calls if c.method.lower() == "getfile"]
+    assert downloads == []
+    async with h.database.reader() as session:
+        [row] = (await session.exec(select(ConversationSession))).all()
+        answers = (await session.exec(select(Answer))).all()
+    assert row.state == "group" and [a.question_id for a in answers] == ["consent"]
+
+
+async def test_text_that_matches_no_option_reasks_with_buttons(harness: Harness) -> None:
+    h = harness
+    user, group = await at_group_question(h)
+    note, again = await h.send(user, "banana", expect=2)  # type: ignore[arg-type]
+    assert note.text == "Please choose one of the buttons below, or type its number."
+    assert labels(again) == labels(group)  # type: ignore[arg-type]
+
+
+async def test_whitespace_text_reasks_a_free_text_question(harness: Harness) -> None:
+    h = harness
+    user, msg = await at_group_question(h)
+    for _ in range(5):
+        [msg] = await h.press(user, msg, "Skip")  # type: ignore[arg-type]
+    assert msg.text and msg.text.startswith("What is the one thing")  # type: ignore[attr-defined]
+    note, again = await h.send_raw_text(user, " \u200b \n \u2060 ", expect=2)  # type: ignore[arg-type]
+    assert note.text == "Please write your answer, or press “Skip”."
+    assert again.text == msg.text  # type: ignore[attr-defined]
+
+
+async def test_stale_button_is_acknowledged_and_changes_nothing(harness: Harness) -> None:
+    h = harness
+    user, group = await at_group_question(h)
+    [awareness] = await h.press(user, group, "A community member")  # type: ignore[arg-type]
+    h.emulator.mark(user.id)  # type: ignore[attr-defined]
+    data = group.buttons[1]["callback_data"]  # type: ignore[attr-defined]
+    note = await h.press_and_get_answer(user, group, data)  # type: ignore[arg-type]
+    assert note == "This button belongs to an earlier question."
+    forged = await h.press_and_get_answer(user, group, "not-our-data")  # type: ignore[arg-type]
+    assert forged == "This button belongs to an earlier question."
+    # nothing new was sent and the answer stands
+    [priorities] = await h.press(user, awareness, "No, never")  # type: ignore[arg-type]
+    assert priorities.text and priorities.text.startswith("What should the plan do first?")
+    async with h.database.reader() as session:
+        answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
+    assert answers["group"] == "community_member"
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("/start NOSUCHCODE", "This invite link is not valid, or the consultation has closed."),
+        ("/start", "Welcome. To take part, please open the invite link you were given."),
+        ("/start ../../etc/passwd", "This invite link is not valid"),
+    ],
+)
+async def test_start_without_a_valid_code_says_what_to_do(harness: Harness, start: str, expected: str) -> None:
+    h = harness
+    user = h.user()
+    [reply] = await h.send(user, start)
+    assert reply.text and reply.text.startswith(expected)
+
+
+async def test_start_with_a_closed_consultation(harness: Harness) -> None:
+    h = harness
+    async with h.database.transaction() as session:
+        consultation = await repo.consultation_by_code(session, CODE)
+        assert consultation is not None
+        await repo.close_consultation(session, consultation)
+    user = h.user(language="fr")
+    [reply] = await h.send(user, f"/start {CODE}")
+    assert reply.text and reply.text.startswith("Ce lien d’invitation n’est pas valide")
+
+
+async def test_the_same_update_twice_is_processed_once(harness: Harness) -> None:
+    h = harness
+    user, group = await at_group_question(h)
+    payload = {
+        "update_id": 900_000,
+        "message": {
+            "message_id": 9_000,
+            "date": int(time.time()),
+            "chat": {"id": user.id, "type": "private", "first_name": "Amina"},  # type: ignore[attr-defined]
+            "from": {"id": user.id, "is_bot": False, "first_name": "Amina"},  # type: ignore[attr-defined]
+            "text": "1",
+        },
+    }
+    h.emulator.inject_update(payload)
+    h.emulator.inject_update(payload)  # a webhook retry / replay of the same update_id
+    [awareness] = await h.emulator.wait_for_bot_messages(user.id, 1)  # type: ignore[attr-defined]
+    assert awareness.text and awareness.text.startswith("Have you heard")
+    await h.emulator.wait_until(lambda: not h.emulator.pending_updates())
+    # a sentinel: /help is answered; had the duplicate been processed, 'awareness' would have been answered
+    # with "1" and a third question would have arrived before the help text
+    [help_text] = await h.send(user, "/help")  # type: ignore[arg-type]
+    assert help_text.text and "/stop" in help_text.text
+    async with h.database.reader() as session:
+        answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
+        claimed = (await session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_000))).all()
+    assert answers == {"consent": "agree", "group": "survivor"}
+    assert len(claimed) == 1
+
+
+async def test_ten_thousand_characters_are_kept_up_to_the_limit(harness: Harness) -> None:
+    h = harness
+    user, msg = await at_group_question(h)
+    for _ in range(5):
+        [msg] = await h.press(user, msg, "Skip")  # type: ignore[arg-type]
+    long_text = ("word " * 2000)[:4096]  # Telegram itself cuts user messages at 4096 characters
+    note, thanks = await h.send(user, long_text, expect=2)  # type: ignore[arg-type]
+    assert note.text and "first 2000 characters" in note.text
+    assert thanks.text and thanks.text.startswith("Thank you.")
+    async with h.database.reader() as session:
+        [row] = (await session.exec(select(ConversationSession))).all()
+    assert row.status == "completed"
+
+
+async def test_ten_thousand_characters_through_the_service(harness: Harness) -> None:
+    """Telegram never delivers more than 4096 characters, but our code must not depend on that."""
+    from bot.conversation import Begin, Person, Press, Said
+
+    service = harness.application.bot_data["voices_service"]  # type: ignore[union-attr]
+    person = Person(user_id=4242)
+    await service.handle(None, person, Begin(CODE))
+    await service.handle(None, person, Press(f"{CODE}.0.y"))
+    for index in range(1, 6):
+        await service.handle(None, person, Press(f"{CODE}.{index}.s"))
+    outcome = await service.handle(None, person, Said("é" * 10_000))
+    assert "first 2000 characters" in outcome.replies[0].text
+    assert outcome.replies[-1].text.startswith("Thank you.")
+
+
+async def test_restart_mid_conversation_continues_at_the_same_question(harness: Harness) -> None:
+    h = harness
+    user, group = await at_group_question(h)
+    [awareness] = await h.press(user, group, "Other")  # type: ignore[arg-type]
+    await h.restart_bot()  # the process dies and comes back; state lives in the database
+    [priorities] = await h.press(user, awareness, "I have heard of it")  # type: ignore[arg-type]
+    assert priorities.text and priorities.text.startswith("What should the plan do first?")
+    async with h.database.reader() as session:
+        answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
+    assert answers == {"consent": "agree", "group": "other", "awareness": "heard_of_it"}
+
+
+async def test_unknown_command_explains_and_reasks(harness: Harness) -> None:
+    h = harness
+    user, group = await at_group_question(h)
+    note, again = await h.send(user, "/frobnicate", expect=2)  # type: ignore[arg-type]
+    assert note.text == "Sorry, I can only read text and buttons here."
+    assert again.text == group.text  # type: ignore[attr-defined]
+
+
+async def test_group_chats_are_ignored(harness: Harness) -> None:
+    h = harness
+    user = h.user()
+    h.emulator.inject_update(
+        {
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": -100123, "type": "group", "title": "Some group"},
+                "from": {"id": user.id, "is_bot": False, "first_name": "Amina"},
+                "text": f"/start {CODE}",
+            }
+        },
+        record_messages=False,
+    )
+    await h.emulator.wait_until(lambda: not h.emulator.pending_updates())
+    [reply] = await h.send(user, "/help")
+    assert reply.text and "/start" in reply.text
+    assert not [c for c in h.emulator.api_calls if c.method == "sendMessage" and c.params.get("chat_id") == -100123]
