@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
+
+# PTB 22 warns while building RetryAfter unless timedeltas are opted in; warnings are errors in tests.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 from collections.abc import AsyncIterator
 from pathlib import Path
 

@@ -1,0 +1,22 @@
+"""Sandbox: a local Telegram Bot API emulator and web chat page for developing and testing the bot."""
+
+from bot.sandbox.app import EMULATOR_KEY, create_sandbox_app
+from bot.sandbox.emulator import (
+    ApiError,
+    CallbackAnswer,
+    Emulator,
+    SandboxError,
+    SandboxMessage,
+    SandboxUser,
+)
+
+__all__ = [
+    "EMULATOR_KEY",
+    "ApiError",
+    "CallbackAnswer",
+    "Emulator",
+    "SandboxError",
+    "SandboxMessage",
+    "SandboxUser",
+    "create_sandbox_app",
+]

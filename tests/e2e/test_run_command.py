@@ -1,0 +1,95 @@
+"""`python -m bot run` with no token, as `make run` starts it: sandbox page + demo consultation + the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process, Path]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VOICES_", "DATABASE_"))}
+    env.update({"VOICES_DATA_DIR": str(tmp_path / "data"), "VOICES_SANDBOX_PORT": str(port), "PYTHONPATH": str(ROOT)})
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=out, stderr=out
+        )
+    page = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(200):
+            if "Chat with the bot in your browser" in log.read_text(errors="replace"):
+                break
+            if process.returncode is not None:
+                pytest.fail(f"`python -m bot run` exited early:\n{log.read_text()}")
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail(f"no banner after 20 s:\n{log.read_text()}")
+        yield page, process, log
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+
+
+async def wait_for_bot_text(client: ClientSession, page: str, user_id: int, needle: str) -> dict[str, Any]:
+    since = 0
+    seen: list[str] = []
+    for _ in range(40):
+        async with client.get(f"{page}sandbox/api/chat", params={"user_id": user_id, "since": since, "wait": 1}) as r:
+            data = await r.json()
+        since = data["cursor"]
+        for message in data["messages"]:
+            if message["from_bot"]:
+                seen.append(message["text"] or "")
+                if needle in (message["text"] or ""):
+                    return dict(message)
+    raise AssertionError(f"no bot message containing {needle!r}; saw {seen}")
+
+
+async def test_run_serves_the_page_seeds_the_demo_and_answers(
+    running: tuple[str, asyncio.subprocess.Process, Path],
+) -> None:
+    page, process, log = running
+    banner = log.read_text()
+    assert f"{page}?start=DEMO" in banner
+    async with ClientSession() as client:
+        async with client.get(page) as response:
+            assert response.status == 200 and "<html" in (await response.text()).lower()
+        async with client.post(f"{page}sandbox/api/users", json={"first_name": "Web", "language_code": "fr"}) as r:
+            user_id = (await r.json())["user"]["id"]
+        async with client.post(f"{page}sandbox/api/send", json={"user_id": user_id, "text": "/start DEMO"}) as r:
+            assert r.status == 200
+        consent = await wait_for_bot_text(client, page, user_id, "Acceptez-vous de participer ?")
+        agree = consent["reply_markup"]["inline_keyboard"][0][0]
+        assert agree["text"] == "J’accepte" and consent["protect_content"]
+        press = {"user_id": user_id, "message_id": consent["message_id"], "callback_data": agree["callback_data"]}
+        async with client.post(f"{page}sandbox/api/press", json=press) as r:
+            assert r.status == 200
+        await wait_for_bot_text(client, page, user_id, "De quel groupe faites-vous partie ?")
+    process.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(process.wait(), 15) == 0
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert str(user_id) not in text  # no Telegram id in the operator's log

@@ -1,0 +1,1 @@
+"""Tests of the sandbox Bot API emulator and its web chat page."""
