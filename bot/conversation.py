@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,6 +12,7 @@ from config.i18n import available_languages, negotiate, t
 from config.settings import Secrets
 from flows.engine import Engine, engine_for
 from flows.events import (
+    AnswerDiscarded,
     AnswerRecorded,
     ChoiceInput,
     Command,
@@ -22,6 +24,7 @@ from flows.events import (
     StaleInput,
     Start,
     TextInput,
+    Timeout,
     UnsupportedInput,
 )
 from flows.loader import FlowLibrary
@@ -108,6 +111,7 @@ class ConversationService:
         *,
         default_language: str = "en",
         max_text_length: int = 2000,
+        idle_hours: int = 72,
     ) -> None:
         self.db = database
         self.library = library
@@ -115,6 +119,7 @@ class ConversationService:
         self.keys = KeyRing(secrets.keys)
         self.default_language = default_language
         self.max_text_length = max_text_length
+        self.idle_hours = idle_hours
 
     async def handle(self, update_id: int | None, person: Person, incoming: Incoming) -> Outcome:
         key = pseudonym(self.pepper, person.user_id)
@@ -149,6 +154,8 @@ class _Turn:
             return self.help(participant)
         row = await repo.current_session(self.s, participant.id) if participant and participant.id else None
         lang = row.language if row else self.fallback_language(participant)
+        if row is not None and row.status == Status.ACTIVE and self.idle(row):
+            return await self.step(row, Timeout(self.service.idle_hours))
         if row is None or row.status != Status.ACTIVE:
             return self.nothing_in_progress(lang, paused=row is not None, incoming=incoming)
         if isinstance(incoming, Said):
@@ -190,8 +197,10 @@ class _Turn:
         choice = ChoiceInput(int(match.group(2)), match.group(3))
         row = await self.session_for(participant, consultation)
         if row is not None:
-            if row.status == Status.PAUSED:
-                row.status = Status.ACTIVE
+            if row.status == Status.ACTIVE and self.idle(row):
+                return await self.step(row, Timeout(self.service.idle_hours))
+            if row.status in (Status.PAUSED, Status.STOPPED, Status.EXPIRED):
+                row.status = Status.ACTIVE  # pressing the current question's button carries on
             return await self.step(row, choice)
         if consultation.status != "open":
             return self.stale(self.fallback_language(participant))
@@ -232,6 +241,10 @@ class _Turn:
         await self.persist(consultation, row, state, events)
         return Outcome(self.replies(consultation, events))
 
+    def idle(self, row: ConversationSession) -> bool:
+        updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+        return repo.now() - updated > timedelta(hours=self.service.idle_hours)
+
     def help(self, participant: Participant | None) -> Outcome:
         lang = self.fallback_language(participant)
         text = t(
@@ -239,6 +252,7 @@ class _Turn:
             "This bot collects private views on your country’s plan to end forced labour, "
             "human trafficking and child labour.\n\n"
             "/start – begin or continue\n/skip – skip the current question\n"
+            "/back – go back to the previous question\n/pause – take a break; /resume goes on\n"
             "/stop – stop now; your answers so far are kept\n/help – this message\n\n"
             "If you need help or support, please ask the organisation that shared the link with you.",
         )
@@ -279,12 +293,17 @@ class _Turn:
     async def persist(
         self, consultation: Consultation, row: ConversationSession, state: SessionState, events: list[Event]
     ) -> None:
+        discarded: list[str] = []
         for event in events:
             if isinstance(event, ConsentGiven):
                 assert consultation.id is not None
                 await repo.record_consent(self.s, row.participant_id, consultation.id, event.version)
             elif isinstance(event, AnswerRecorded):
                 await repo.upsert_answer(self.s, row, self.answer_value(consultation, event))
+            elif isinstance(event, AnswerDiscarded):
+                discarded.append(event.question_id)
+        assert row.id is not None
+        await repo.delete_answers(self.s, row.id, discarded)
         row.state = state.state
         row.status = state.status
         row.language = state.language

@@ -57,6 +57,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         secrets,
         default_language=settings.default_language,
         max_text_length=settings.max_text_length,
+        idle_hours=settings.session_idle_hours,
     )
     return Runtime(settings, database, service, library)
 

@@ -48,6 +48,9 @@ PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 COMMANDS = [
     ("start", "Begin or continue"),
     ("skip", "Skip this question"),
+    ("back", "Go back to the previous question"),
+    ("pause", "Take a break"),
+    ("resume", "Go on after a break"),
     ("stop", "Stop for now (answers are kept)"),
     ("help", "What this is and how it works"),
 ]
@@ -117,6 +120,9 @@ def build_application(
     application.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
     application.add_handler(CommandHandler("stop", on_stop, filters=PRIVATE))
     application.add_handler(CommandHandler("skip", on_skip, filters=PRIVATE))
+    application.add_handler(CommandHandler("back", on_back, filters=PRIVATE))
+    application.add_handler(CommandHandler("pause", on_pause, filters=PRIVATE))
+    application.add_handler(CommandHandler("resume", on_resume, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(on_press))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
@@ -172,6 +178,21 @@ async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_skip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/skip`: skip the current question."""
     await _run(update, context, Do(Command.SKIP))
+
+
+async def on_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/back`: the previous question again; its answer can be changed."""
+    await _run(update, context, Do(Command.BACK))
+
+
+async def on_pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/pause`: keep the place; /resume or /start goes on."""
+    await _run(update, context, Do(Command.PAUSE))
+
+
+async def on_resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/resume`: continue the current consultation where it was left."""
+    await _run(update, context, Begin(None))
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, validation_alias="VOICES_WEBHOOK_PORT")
     max_text_length: int = Field(default=2000, ge=50, le=4000, validation_alias="VOICES_MAX_TEXT_LENGTH")
     default_language: str = Field(default="en", validation_alias="VOICES_DEFAULT_LANGUAGE")
+    session_idle_hours: int = Field(default=72, ge=1, le=24 * 90, validation_alias="VOICES_SESSION_IDLE_HOURS")
     log_level: str = Field(default="INFO", validation_alias="VOICES_LOG_LEVEL")
 
     @field_validator("telegram_bot_token", "pepper", "data_keys", "webhook_secret", mode="before")

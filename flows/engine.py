@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from config.i18n import t
 from flows.events import (
+    AnswerDiscarded,
     AnswerRecorded,
     ChoiceInput,
     Command,
@@ -16,15 +19,33 @@ from flows.events import (
     StaleInput,
     Start,
     TextInput,
+    Timeout,
     UnsupportedInput,
 )
+from flows.expressions import TEXT_GIVEN, Expression, Scope, compile_expression
 from flows.machine import machine_for
 from flows.schema import FlowDefinition, Step
 from flows.session import SessionState, Status
-from flows.steps import REGISTRY, Outcome, StepContext
-from flows.steps.base import Move
+from flows.steps import REGISTRY, Move, Outcome, StepContext, StepType
 
 DEFAULT_MAX_TEXT_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class CompiledStep:
+    """A step with its type and its expressions parsed once."""
+
+    step: Step
+    index: int
+    kind: StepType
+    relevant: Expression | None
+    constraint: Expression | None
+    choice_filter: Expression | None
+    calculation: Expression | None
+
+
+def _compile(source: str | None) -> Expression | None:
+    return compile_expression(source) if source else None
 
 
 class Engine:
@@ -34,22 +55,39 @@ class Engine:
         self.flow = flow
         self.machine = machine_for(flow)
         self.max_text_length = max_text_length
-        self._steps = {step.id: step for step in flow.steps}
-        self._index = {step.id: index for index, step in enumerate(flow.steps)}
+        self._steps = {
+            step.id: CompiledStep(
+                step,
+                index,
+                REGISTRY[step.type],
+                _compile(step.relevant),
+                _compile(step.constraint),
+                _compile(step.choice_filter),
+                _compile(step.calculation),
+            )
+            for index, step in enumerate(flow.steps)
+        }
 
     def new_session(self, language: str) -> SessionState:
         lang = language if language in self.flow.languages else self.flow.default_language
         return SessionState(state=self.flow.steps[0].id, language=lang)
 
     def step_of(self, state: SessionState) -> Step:
-        return self._steps[state.state]
+        return self._steps[state.state].step
 
     def context(self, state: SessionState) -> StepContext:
-        return StepContext(state.language, self._index[state.state], self.max_text_length)
+        compiled = self._steps[state.state]
+        return StepContext(
+            state.language,
+            compiled.index,
+            self.max_text_length,
+            skippable=not compiled.step.required,
+            choice_filter=compiled.choice_filter,
+        )
 
     def prompt(self, state: SessionState) -> ShowMessage:
-        step = self.step_of(state)
-        return REGISTRY[step.type].prompt(step, state, self.context(state))
+        compiled = self._steps[state.state]
+        return compiled.kind.prompt(compiled.step, state, self.context(state))
 
     def handle(self, state: SessionState, given: Input) -> list[Event]:
         lang = state.language
@@ -57,6 +95,8 @@ class Engine:
             if isinstance(given, ChoiceInput):
                 return [StaleInput()]
             return [ShowMessage(t(lang, "You have already taken part in this consultation. Thank you!"))]
+        if isinstance(given, Timeout):
+            return self._expire(state, given.hours)
         if isinstance(given, Start):
             return self._start(state)
         if isinstance(given, CommandInput):
@@ -64,43 +104,82 @@ class Engine:
         if isinstance(given, UnsupportedInput):
             note = t(lang, "Sorry, I can only read text and buttons here.")
             return [ShowMessage(note), self.prompt(state)]
-        step = self.step_of(state)
-        stype = REGISTRY[step.type]
+        compiled = self._steps[state.state]
         ctx = self.context(state)
         if isinstance(given, TextInput):
-            outcome = stype.on_text(step, state, given.text, ctx)
+            outcome = compiled.kind.on_text(compiled.step, state, given.text, ctx)
         elif given.step_index != ctx.step_index:
             return [StaleInput()]
         else:
-            outcome = stype.on_choice(step, state, given.token, ctx)
-        return self._apply(state, step, outcome)
+            outcome = compiled.kind.on_choice(compiled.step, state, given.token, ctx)
+        return self._apply(state, compiled, outcome)
+
+    # ---- commands and lifecycle
 
     def _start(self, state: SessionState) -> list[Event]:
         if state.status is Status.NEW:
             return self._show_from_here(state)
         state.status = Status.ACTIVE
         welcome = ShowMessage(t(state.language, "Welcome back. Let’s continue where you left off."))
-        return [welcome, *self._show_from_here(state)]
+        return [welcome, self.prompt(state)]
+
+    def _expire(self, state: SessionState, hours: int) -> list[Event]:
+        if state.status is Status.NEW:
+            return []
+        state.status = Status.EXPIRED
+        text = t(
+            state.language,
+            "This conversation was closed because it was quiet for more than %(hours)s hours. "
+            "Your answers so far are kept. Send /start to continue from the same question.",
+            hours=hours,
+        )
+        return [SessionPaused(), ShowMessage(text)]
 
     def _command(self, state: SessionState, command: Command) -> list[Event]:
         lang = state.language
-        if command is Command.STOP:
+        if command in (Command.STOP, Command.PAUSE):
             if state.status is Status.NEW:
                 return [ShowMessage(t(lang, "Stopped. Nothing was saved."))]
-            state.status = Status.PAUSED
-            text = t(
-                lang,
-                "You have stopped. Your answers so far are kept. "
-                "Send /start when you want to continue from the same question.",
-            )
+            if command is Command.PAUSE:
+                state.status = Status.PAUSED
+                text = t(lang, "Paused. Your place is kept. Send /resume (or /start) when you want to go on.")
+            else:
+                state.status = Status.STOPPED
+                text = t(
+                    lang,
+                    "You have stopped. Your answers so far are kept. "
+                    "Send /start when you want to continue from the same question.",
+                )
             return [SessionPaused(), ShowMessage(text)]
-        step = self.step_of(state)
-        if REGISTRY[step.type].question:
+        if state.status is Status.NEW:
+            return [self.prompt(state)]
+        if command is Command.BACK:
+            return self._back(state)
+        compiled = self._steps[state.state]
+        if compiled.kind.question and not compiled.step.required:
             state.selections.clear()
-            return self._apply(state, step, Outcome(Move.ADVANCE, (AnswerRecorded(step.id, skipped=True),)))
+            outcome = Outcome(Move.ADVANCE, (AnswerRecorded(compiled.step.id, skipped=True),))
+            return self._apply(state, compiled, outcome)
+        if compiled.step.required:
+            return [ShowMessage(t(lang, "This question needs an answer.")), self.prompt(state)]
         return [ShowMessage(t(lang, "This step cannot be skipped.")), self.prompt(state)]
 
-    def _apply(self, state: SessionState, step: Step, outcome: Outcome) -> list[Event]:
+    def _back(self, state: SessionState) -> list[Event]:
+        """Return to the previous answered question; its answer can be changed."""
+        questions = [sid for sid in state.history if self._steps[sid].kind.question]
+        if not questions:
+            return [ShowMessage(t(state.language, "There is no earlier question.")), self.prompt(state)]
+        previous = questions[-1]
+        del state.history[state.history.index(previous) :]
+        state.state = previous
+        state.page = 0
+        kept = state.choices.get(previous, [])
+        state.selections = list(kept) if self._steps[previous].step.type == "multiple_choice" else []
+        return [ShowMessage(t(state.language, "Going back to the previous question.")), self.prompt(state)]
+
+    # ---- answers
+
+    def _apply(self, state: SessionState, compiled: CompiledStep, outcome: Outcome) -> list[Event]:
         events = list(outcome.events)
         if outcome.move is Move.STALE:
             return [StaleInput()]
@@ -109,28 +188,59 @@ class Engine:
             return events
         if outcome.move is Move.STAY:
             return events
+        answer = next((e for e in events if isinstance(e, AnswerRecorded)), None)
+        if answer is not None and not answer.skipped and compiled.constraint is not None:
+            current = list(answer.codes) if answer.codes is not None else [answer.text or ""]
+            if not compiled.constraint.holds(Scope(state.choices, current=current)):
+                why = StepContext(state.language, compiled.index, self.max_text_length).text(
+                    compiled.step.constraint_message
+                ) or t(state.language, "That answer is not possible here. Please check it and try again.")
+                if compiled.step.type == "multiple_choice":
+                    state.selections = list(answer.codes or ())
+                return [ShowMessage(why), self.prompt(state)]
         if state.status is Status.NEW:
             state.status = Status.ACTIVE
-        for event in events:
-            if isinstance(event, AnswerRecorded) and event.codes is not None:
-                state.choices[event.question_id] = list(event.codes)
-            elif isinstance(event, AnswerRecorded):
-                state.choices.pop(event.question_id, None)
-        state.history.append(step.id)
+        if answer is not None:
+            if answer.codes is not None:
+                state.choices[answer.question_id] = list(answer.codes)
+            elif answer.text is not None:
+                state.choices[answer.question_id] = [TEXT_GIVEN]
+            else:
+                state.choices.pop(answer.question_id, None)
+        state.history.append(compiled.step.id)
+        state.selections.clear()
+        state.page = 0
         state.state = self.machine.next_state(state.state, state.choices)
         return events + self._show_from_here(state)
 
     def _show_from_here(self, state: SessionState) -> list[Event]:
-        """Show the current step; steps that do not wait (messages) show and move on to the next."""
+        """Show the current step. Steps whose `relevant` fails are passed (their old answers discarded),
+        calculations are computed, notes and sections show and move on, until a step waits or the end."""
         events: list[Event] = []
         while True:
-            step = self.step_of(state)
-            stype = REGISTRY[step.type]
-            events.append(stype.prompt(step, state, self.context(state)))
-            if stype.waits:
+            compiled = self._steps[state.state]
+            step = compiled.step
+            if compiled.relevant is not None and not compiled.relevant.holds(Scope(state.choices)):
+                if compiled.kind.question:
+                    state.choices.pop(step.id, None)
+                    events.append(AnswerDiscarded(step.id))
+                state.state = self.machine.next_state(state.state, state.choices)
+                continue
+            if compiled.calculation is not None:
+                state.choices[step.id] = [compiled.calculation.value(Scope(state.choices))]
+                state.state = self.machine.next_state(state.state, state.choices)
+                continue
+            events.append(compiled.kind.prompt(step, state, self.context(state)))
+            if compiled.kind.waits:
                 return events
             if step.type == "end":
                 state.status = Status.COMPLETED
+                answered = set(state.history)
+                events += [
+                    AnswerDiscarded(c.step.id)
+                    for c in self._steps.values()
+                    if c.kind.question and c.step.id not in answered
+                ]
                 events.append(FlowCompleted())
                 return events
             state.state = self.machine.next_state(state.state, state.choices)

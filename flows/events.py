@@ -28,6 +28,8 @@ class ChoiceInput:
 
 class Command(StrEnum):
     SKIP = "skip"
+    BACK = "back"
+    PAUSE = "pause"
     STOP = "stop"
 
 
@@ -43,7 +45,14 @@ class UnsupportedInput:
     kind: str
 
 
-Input = Start | TextInput | ChoiceInput | CommandInput | UnsupportedInput
+@dataclass(frozen=True)
+class Timeout:
+    """The session was idle longer than allowed; `hours` is for the explanation."""
+
+    hours: int
+
+
+Input = Start | TextInput | ChoiceInput | CommandInput | UnsupportedInput | Timeout
 
 # ---- events (what happened; the adapter acts on them) ----
 
@@ -74,6 +83,13 @@ class AnswerRecorded:
 
 
 @dataclass(frozen=True)
+class AnswerDiscarded:
+    """An earlier answer no longer applies (its question is now skipped by a condition): delete it."""
+
+    question_id: str
+
+
+@dataclass(frozen=True)
 class ConsentGiven:
     version: str
 
@@ -98,4 +114,13 @@ class StaleInput:
     """A button of an earlier question or an old message: acknowledged, nothing changed."""
 
 
-Event = ShowMessage | AnswerRecorded | ConsentGiven | ConsentDeclined | FlowCompleted | SessionPaused | StaleInput
+Event = (
+    ShowMessage
+    | AnswerRecorded
+    | AnswerDiscarded
+    | ConsentGiven
+    | ConsentDeclined
+    | FlowCompleted
+    | SessionPaused
+    | StaleInput
+)

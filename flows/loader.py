@@ -12,8 +12,9 @@ import yaml
 from pydantic import ValidationError
 
 from config.errors import FlowError
+from flows.expressions import parse
 from flows.migrations import migrate_to_latest
-from flows.schema import FlowDefinition
+from flows.schema import Audience, FlowDefinition, Step
 from flows.steps import REGISTRY
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
@@ -86,27 +87,61 @@ def validate(flow: FlowDefinition) -> list[str]:
             problems.append(f"{where}: unknown type {step.type!r} (known: {', '.join(sorted(REGISTRY))})")
             continue
         problems += [f"{where}: {p}" for p in stype.problems(step, flow)]
-        if step.next is not None and step.next not in known:
-            problems.append(f"{where}: next {step.next!r} is not a step of this flow")
+        if step.required and flow.audience is Audience.SURVIVOR:
+            problems.append(f"{where}: `required` is not allowed in a survivor flow: every question can be skipped")
+        for target in _explicit_targets(step):
+            if target not in known:
+                problems.append(f"{where}: next {target!r} is not a step of this flow")
         if step.next is None and step.type != "end" and index == len(flow.steps) - 1:
             problems.append(f"{where}: the last step must be an end step or name a `next`")
-        problems += [f"{where}: {p}" for p in _missing_languages("text", step.text, flow.languages)]
+        if stype.needs_text:
+            problems += [f"{where}: {p}" for p in _missing_languages("text", step.text, flow.languages)]
         for option in step.options:
             problems += [
                 f"{where}: {p}" for p in _missing_languages(f"option {option.code!r}", option.label, flow.languages)
             ]
-        if step.decline_text is not None:
-            problems += [f"{where}: {p}" for p in _missing_languages("decline_text", step.decline_text, flow.languages)]
+        for name in ("hint", "decline_text", "constraint_message", "min_label", "max_label"):
+            texts = getattr(step, name)
+            if texts is not None:
+                problems += [f"{where}: {p}" for p in _missing_languages(name, texts, flow.languages)]
+        problems += [f"{where}: {p}" for p in _expression_problems(step, known)]
         longest = max((len(v) for v in step.text.values()), default=0)
-        if longest > MAX_MESSAGE_LENGTH - 200:
-            problems.append(f"{where}: text is {longest} characters; keep it under {MAX_MESSAGE_LENGTH - 200}")
-        data = f"{'X' * MAX_SCOPE_LENGTH}.{index}.{max(len(step.options), 1) - 1}"
+        if longest > MAX_MESSAGE_LENGTH - 600:
+            problems.append(f"{where}: text is {longest} characters; keep it under {MAX_MESSAGE_LENGTH - 600}")
+        data = f"{'X' * MAX_SCOPE_LENGTH}.{index}.p{len(step.options)}"
         if len(data.encode()) > MAX_CALLBACK_BYTES:
             problems.append(f"{where}: button data would exceed {MAX_CALLBACK_BYTES} bytes")
     if not problems:
         problems += _unreachable(flow)
     if not any(s.type == "end" for s in flow.steps):
         problems.append("the flow has no end step")
+    return problems
+
+
+def _explicit_targets(step: Step) -> list[str]:
+    if isinstance(step.next, str):
+        return [step.next]
+    return [branch.goto for branch in step.next or ()]
+
+
+def _expression_problems(step: Step, known: set[str]) -> list[str]:
+    found: list[tuple[str, str]] = [
+        (name, source)
+        for name in ("relevant", "constraint", "choice_filter", "calculation")
+        if (source := getattr(step, name))
+    ]
+    if not isinstance(step.next, str):
+        found += [("next", branch.when) for branch in step.next or () if branch.when]
+    problems = []
+    for name, source in found:
+        try:
+            node = parse(source)
+        except FlowError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        unknown = sorted(node.references() - known)
+        if unknown:
+            problems.append(f"{name}: refers to unknown step(s) {', '.join(unknown)}")
     return problems
 
 
@@ -125,10 +160,11 @@ def _unreachable(flow: FlowDefinition) -> list[str]:
     by_id = {s.id: s for s in flow.steps}
     while queue:
         step = queue.popleft()
-        target = flow.next_of(step) if step.type != "end" else None
-        if target is not None and target not in seen:
-            seen.add(target)
-            queue.append(by_id[target])
+        targets = flow.targets(step) if step.type != "end" else []
+        for target in targets:
+            if target not in seen:
+                seen.add(target)
+                queue.append(by_id[target])
     return [f"step {s.id!r}: cannot be reached from the first step" for s in flow.steps if s.id not in seen]
 
 

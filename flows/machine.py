@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from transitions import Machine, MachineError
 
 from config.errors import FlowError
+from flows.expressions import Expression, Scope, compile_expression
 from flows.schema import FlowDefinition
 
 NEXT = "next"
 
 
 class Cursor:
-    """The model a machine moves for one step; holds only what conditions may read (choice codes)."""
+    """The model a machine moves for one step; holds only what conditions may read (answer codes)."""
 
     state: str
 
@@ -21,13 +23,32 @@ class Cursor:
         self.choices = choices
 
 
+@dataclass(frozen=True)
+class BranchCondition:
+    """A `next: [{if: ..., goto: ...}]` condition; transitions calls it with the trigger's arguments."""
+
+    expression: Expression
+
+    @property
+    def __name__(self) -> str:  # the label diagrams show
+        return self.expression.source
+
+    def __call__(self, cursor: Cursor) -> bool:
+        return self.expression.holds(Scope(cursor.choices))
+
+
 def machine_config(flow: FlowDefinition) -> dict[str, Any]:
-    """The flow as a transitions MachineConfig: states are step ids, `next` edges follow the definition."""
-    transitions = [
-        {"trigger": NEXT, "source": step.id, "dest": target}
-        for step in flow.steps
-        if step.type != "end" and (target := flow.next_of(step)) is not None
-    ]
+    """The flow as a transitions MachineConfig: states are step ids; `next` edges (conditional ones first,
+    in file order) follow the definition."""
+    transitions: list[dict[str, Any]] = []
+    for step in flow.steps:
+        if step.type == "end":
+            continue
+        for branch in flow.branches(step):
+            transition: dict[str, Any] = {"trigger": NEXT, "source": step.id, "dest": branch.goto}
+            if branch.when:
+                transition["conditions"] = [BranchCondition(compile_expression(branch.when))]
+            transitions.append(transition)
     return {
         "states": [step.id for step in flow.steps],
         "transitions": transitions,
@@ -48,7 +69,8 @@ class FlowMachine:
         cursor = Cursor(choices)
         self.machine.add_model(cursor, initial=current)
         try:
-            cursor.trigger(NEXT)  # type: ignore[attr-defined]
+            if not cursor.trigger(NEXT, cursor):  # type: ignore[attr-defined]
+                raise MachineError(f"no condition of {current!r} holds")
             return cursor.state
         except MachineError as exc:
             raise FlowError(f"flow {self.flow.id} v{self.flow.version}: no way on from {current!r}") from exc

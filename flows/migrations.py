@@ -12,7 +12,7 @@ Document = dict[str, Any]
 Migration = Callable[[Document], Document]
 
 MIGRATIONS: dict[int, Migration] = {}
-"""from_version -> function returning the document at from_version + 1 (none yet: spec 1 is the first)."""
+"""from_version -> function returning the document at from_version + 1."""
 
 
 def migration(from_version: int) -> Callable[[Migration], Migration]:
@@ -40,4 +40,16 @@ def migrate_to_latest(document: Document, source: str) -> Document:
         document = MIGRATIONS[version](dict(document))
         version += 1
         document["spec_version"] = version
+    return document
+
+
+@migration(1)
+def message_steps_become_notes(document: Document) -> Document:
+    """Spec 2 uses XLSForm's word for a step that only shows a text: `type: message` becomes `type: note`."""
+    steps = document.get("steps")
+    if isinstance(steps, list):
+        document["steps"] = [
+            {**step, "type": "note"} if isinstance(step, dict) and step.get("type") == "message" else step
+            for step in steps
+        ]
     return document

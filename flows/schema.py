@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-CURRENT_SPEC_VERSION = 1
+CURRENT_SPEC_VERSION = 2
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Text = dict[str, str]
@@ -24,6 +24,17 @@ class Option(BaseModel):
 
     code: Identifier
     label: Text
+    attributes: dict[str, str] = Field(default_factory=dict)
+    """Extra columns (XLSForm choices sheet) that a `choice_filter` can test."""
+
+
+class Branch(BaseModel):
+    """One way on from a step: `goto` when `if` holds (no `if`: always)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    when: str | None = Field(default=None, alias="if")
+    goto: Identifier
 
 
 class Step(BaseModel):
@@ -33,11 +44,25 @@ class Step(BaseModel):
 
     id: Identifier
     type: str
-    text: Text
+    text: Text = Field(default_factory=dict)
+    hint: Text | None = None
     options: tuple[Option, ...] = ()
-    next: Identifier | None = None
+    next: Identifier | tuple[Branch, ...] | None = None
     tags: tuple[str, ...] = ()
+    relevant: str | None = None
+    """Shown only when this expression holds (XLSForm `relevant`)."""
+    constraint: str | None = None
+    """An answer is taken only when this holds, `.` being the answer (XLSForm `constraint`)."""
+    constraint_message: Text | None = None
+    required: bool = False
+    """No Skip. Refused in survivor flows: every survivor-facing question can be skipped."""
+    choice_filter: str | None = None
+    calculation: str | None = None
     max_length: int | None = Field(default=None, ge=1, le=4000)
+    min: float | None = None
+    max: float | None = None
+    min_label: Text | None = None
+    max_label: Text | None = None
     decline_text: Text | None = None
     version: int | None = Field(default=None, ge=1)
 
@@ -66,9 +91,20 @@ class FlowDefinition(BaseModel):
                 return index
         raise KeyError(step_id)
 
-    def next_of(self, step: Step) -> str | None:
-        """The step that follows `step`: its `next`, else the one after it in the file."""
-        if step.next is not None:
-            return step.next
+    def following(self, step: Step) -> str | None:
+        """The step after `step` in the file."""
         index = self.step_index(step.id)
         return self.steps[index + 1].id if index + 1 < len(self.steps) else None
+
+    def branches(self, step: Step) -> tuple[Branch, ...]:
+        """Where `step` can lead, in order; the last one has no condition (the file order by default)."""
+        if isinstance(step.next, str):
+            return (Branch(goto=step.next),)
+        explicit = tuple(step.next or ())
+        if explicit and explicit[-1].when is None:
+            return explicit
+        after = self.following(step)
+        return (*explicit, Branch(goto=after)) if after is not None else explicit
+
+    def targets(self, step: Step) -> list[str]:
+        return [branch.goto for branch in self.branches(step)]

@@ -11,13 +11,17 @@ class Status(StrEnum):
     NEW = "new"
     ACTIVE = "active"
     PAUSED = "paused"
+    STOPPED = "stopped"  # /stop: ended for now, answers kept; /start continues
+    EXPIRED = "expired"  # idle too long; answers kept; explained on return, /start continues
     COMPLETED = "completed"
     DECLINED = "declined"
 
 
 @dataclass
 class SessionState:
-    """Where a participant is. `choices` holds choice codes only (for conditions); free text never."""
+    """Where a participant is. `choices` holds answer codes and numbers for conditions (free text and dates
+    only as a marker that they were given); `history` the questions answered, for /back; `page` the page of
+    a long option list."""
 
     state: str
     language: str
@@ -25,6 +29,7 @@ class SessionState:
     selections: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
     choices: dict[str, list[str]] = field(default_factory=dict)
+    page: int = 0
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -43,8 +48,14 @@ class SessionState:
             selections=list(data.get("selections", [])),
             history=list(data.get("history", [])),
             choices={k: list(v) for k, v in data.get("choices", {}).items()},
+            page=int(data.get("page", 0)),
         )
 
     @property
     def finished(self) -> bool:
         return self.status in (Status.COMPLETED, Status.DECLINED)
+
+    @property
+    def live(self) -> bool:
+        """Answering now (not paused, stopped, expired or finished)."""
+        return self.status in (Status.NEW, Status.ACTIVE)

@@ -26,7 +26,8 @@ from storage.models import (
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud and type
 CODE_LENGTH = 8
-LIVE_STATUSES = ("active", "paused")
+LIVE_STATUSES = ("active", "paused", "stopped", "expired")
+"""Sessions a participant can come back to (not completed or declined)."""
 
 
 def now() -> datetime:
@@ -216,6 +217,14 @@ async def upsert_answer(session: AsyncSession, row: ConversationSession, value: 
     session.add(answer)
     await session.flush()
     return answer
+
+
+async def delete_answers(session: AsyncSession, session_id: int, question_ids: Sequence[str]) -> None:
+    """Remove answers that no longer apply (their question is now skipped by a condition)."""
+    if question_ids:
+        await session.exec(
+            delete(Answer).where(col(Answer.session_id) == session_id, col(Answer.question_id).in_(question_ids))
+        )
 
 
 async def answers_of_session(session: AsyncSession, session_id: int) -> list[Answer]:

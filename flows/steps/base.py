@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
 from config.i18n import t
-from flows.events import Button, Event, ShowMessage
-from flows.schema import FlowDefinition, Step
+from flows.events import AnswerRecorded, Button, Event, ShowMessage
+from flows.expressions import Expression, Scope
+from flows.schema import FlowDefinition, Option, Step
 from flows.session import SessionState
 
 SKIP = "s"
+PAGE_SIZE = 10
+"""Options shown per page; Telegram allows 100 buttons per keyboard and 8 per row."""
+SHORT_LABEL = 14
+"""Labels up to this long go two to a row."""
+LONG_LABEL = 40
+"""A label longer than this is listed in the message and its button shows only its number."""
 
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step needs besides its definition: language, its index, and the free-text limit."""
+    """What a step needs besides its definition: language, its index, limits and compiled expressions."""
 
     language: str
     step_index: int
     max_text_length: int
+    skippable: bool = True
+    choice_filter: Expression | None = None
 
-    def text(self, texts: dict[str, str]) -> str:
-        return texts[self.language]
+    def text(self, texts: dict[str, str] | None) -> str:
+        return (texts or {}).get(self.language, "")
 
 
 class Move(StrEnum):
@@ -41,34 +49,67 @@ class Outcome:
 
 
 class StepType:
-    """Base of every step type. `waits` is False for steps that show and move on (messages)."""
+    """Base of every step type.
+
+    `waits`: the step waits for the participant (notes and sections show and move on).
+    `question`: it records an answer and can be skipped.
+    """
 
     name: ClassVar[str]
     waits: ClassVar[bool] = True
     question: ClassVar[bool] = True
+    takes_options: ClassVar[bool] = False
+    needs_text: ClassVar[bool] = True
 
     def problems(self, step: Step, flow: FlowDefinition) -> list[str]:
         """What is wrong with this step's definition (empty when fine)."""
         problems = []
-        if step.options:
+        if step.options and not self.takes_options:
             problems.append(f"a {self.name} step takes no options")
+        if self.takes_options and len(step.options) < 2:
+            problems.append(f"a {self.name} step needs at least 2 options")
+        codes = [o.code for o in step.options]
+        problems += [f"option code {c!r} appears twice" for c in sorted({c for c in codes if codes.count(c) > 1})]
+        if step.required and not self.question:
+            problems.append(f"a {self.name} step has no answer, so it cannot be `required`")
+        if (step.min is not None or step.max is not None) and self.name not in ("integer", "decimal", "rating"):
+            problems.append("`min`/`max` apply to integer, decimal and rating steps only")
         return problems
 
+    # ---- showing
+
+    def body(self, step: Step, state: SessionState, ctx: StepContext) -> str:
+        """The message text: the question, then its hint."""
+        text = ctx.text(step.text)
+        hint = ctx.text(step.hint)
+        return f"{text}\n\n{hint}" if hint else text
+
     def prompt(self, step: Step, state: SessionState, ctx: StepContext) -> ShowMessage:
-        return ShowMessage(ctx.text(step.text), self.buttons(step, state, ctx), step_index=ctx.step_index)
+        return ShowMessage(self.body(step, state, ctx), self.buttons(step, state, ctx), step_index=ctx.step_index)
 
     def buttons(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
-        return ((Button(t(ctx.language, "Skip"), SKIP),),) if self.question else ()
+        return self.skip_row(ctx)
+
+    def skip_row(self, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
+        return ((Button(t(ctx.language, "Skip"), SKIP),),) if self.question and ctx.skippable else ()
+
+    # ---- reading answers
 
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
         return self.reask(step, state, ctx, t(ctx.language, "Please use the buttons below."))
 
     def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
+        if token == SKIP and self.question and ctx.skippable:
+            return skipped(step)
         return Outcome(Move.STALE)
 
     def reask(self, step: Step, state: SessionState, ctx: StepContext, why: str) -> Outcome:
         """Explain kindly, then show the same question again."""
         return Outcome(Move.STAY, (ShowMessage(why), self.prompt(step, state, ctx)))
+
+
+def skipped(step: Step) -> Outcome:
+    return Outcome(Move.ADVANCE, (AnswerRecorded(step.id, skipped=True),))
 
 
 REGISTRY: dict[str, StepType] = {}
@@ -82,9 +123,49 @@ def step_type(cls: type[StepType]) -> type[StepType]:
     return cls
 
 
-def option_rows(labels: list[tuple[str, str]]) -> tuple[tuple[Button, ...], ...]:
-    """One option per row: labels of any length stay readable on a phone."""
-    return tuple((Button(label, token),) for label, token in labels)
+def visible_options(step: Step, state: SessionState, ctx: StepContext) -> list[tuple[int, Option]]:
+    """(index in the definition, option) for the options this participant may see (XLSForm choice_filter)."""
+    options = list(enumerate(step.options))
+    if ctx.choice_filter is None:
+        return options
+    return [
+        (i, o)
+        for i, o in options
+        if ctx.choice_filter.holds(Scope(state.choices, attributes={"name": o.code, **o.attributes}))
+    ]
+
+
+def option_layout(
+    labels: list[tuple[str, str]], page: int, ctx: StepContext
+) -> tuple[list[str], tuple[tuple[Button, ...], ...], int]:
+    """Lay out (label, token) options so Telegram accepts them and a phone shows them whole.
+
+    Returns lines to add to the message (long labels listed by number), the button rows, and the page
+    actually shown. Long lists are paged, PAGE_SIZE options at a time, with ◀ / ▶ buttons.
+    """
+    pages = max(1, -(-len(labels) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    start = page * PAGE_SIZE
+    shown = labels[start : start + PAGE_SIZE]
+    lines: list[str] = []
+    rows: list[tuple[Button, ...]] = []
+    if any(len(label) > LONG_LABEL for label, _ in shown):
+        lines = [f"{start + n}. {label}" for n, (label, _) in enumerate(shown, 1)]
+        numbers = [Button(str(start + n), token) for n, (_, token) in enumerate(shown, 1)]
+        rows = [tuple(numbers[i : i + 5]) for i in range(0, len(numbers), 5)]
+    elif all(len(label) <= SHORT_LABEL for label, _ in shown):
+        pairs = [Button(label, token) for label, token in shown]
+        rows = [tuple(pairs[i : i + 2]) for i in range(0, len(pairs), 2)]
+    else:
+        rows = [(Button(label, token),) for label, token in shown]
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(Button(t(ctx.language, "◀ Back"), f"p{page - 1}"))
+        if page < pages - 1:
+            nav.append(Button(t(ctx.language, "More ▶"), f"p{page + 1}"))
+        rows.append(tuple(nav))
+    return lines, tuple(rows), page
 
 
 def match_option(text: str, labels: list[str]) -> int | None:
@@ -97,6 +178,3 @@ def match_option(text: str, labels: list[str]) -> int | None:
         if " ".join(label.split()).casefold() == cleaned:
             return index
     return None
-
-
-Checker = Callable[[Step, FlowDefinition], list[str]]

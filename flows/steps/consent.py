@@ -22,6 +22,8 @@ class ConsentStep(StepType):
             problems.append("a consent step needs `version` (stored with each consent record)")
         if flow.steps.index(step) != 0:
             problems.append("the consent step must be the first step")
+        if step.relevant:
+            problems.append("the consent step cannot have `relevant`")
         return problems
 
     def buttons(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
@@ -34,12 +36,8 @@ class ConsentStep(StepType):
         if token == AGREE:
             return Outcome(
                 Move.ADVANCE,
-                (
-                    ConsentGiven(version=f"{step.id}-v{step.version}"),
-                    AnswerRecorded(step.id, codes=("agree",)),
-                ),
+                (ConsentGiven(version=f"{step.id}-v{step.version}"), AnswerRecorded(step.id, codes=("agree",))),
             )
         if token == DECLINE:
-            assert step.decline_text is not None
             return Outcome(Move.DECLINE, (ConsentDeclined(), ShowMessage(ctx.text(step.decline_text))))
         return Outcome(Move.STALE)

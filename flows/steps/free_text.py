@@ -2,9 +2,9 @@
 
 from config.i18n import t
 from flows.events import AnswerRecorded, ShowMessage
-from flows.schema import FlowDefinition, Step
+from flows.schema import Step
 from flows.session import SessionState
-from flows.steps.base import SKIP, Move, Outcome, StepContext, StepType, step_type
+from flows.steps.base import Move, Outcome, StepContext, StepType, step_type
 
 INVISIBLE = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\u200e\u200f\u2060\u3000\ufeff"
 """Whitespace and invisible characters: an answer made only of these is empty."""
@@ -14,13 +14,12 @@ INVISIBLE = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\u200e\u200f\u2060\u3000\ufeff"
 class FreeTextStep(StepType):
     name = "free_text"
 
-    def problems(self, step: Step, flow: FlowDefinition) -> list[str]:
-        return super().problems(step, flow)
-
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
         answer = text.strip(INVISIBLE)
         if not answer:
-            return self.reask(step, state, ctx, t(ctx.language, "Please write your answer, or press “Skip”."))
+            if ctx.skippable:
+                return self.reask(step, state, ctx, t(ctx.language, "Please write your answer, or press “Skip”."))
+            return self.reask(step, state, ctx, t(ctx.language, "Please write your answer."))
         limit = min(step.max_length or ctx.max_text_length, ctx.max_text_length)
         if len(answer) <= limit:
             return Outcome(Move.ADVANCE, (AnswerRecorded(step.id, text=answer),))
@@ -30,8 +29,3 @@ class FreeTextStep(StepType):
             limit=limit,
         )
         return Outcome(Move.ADVANCE, (ShowMessage(note), AnswerRecorded(step.id, text=answer[:limit])))
-
-    def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
-        if token == SKIP:
-            return Outcome(Move.ADVANCE, (AnswerRecorded(step.id, skipped=True),))
-        return Outcome(Move.STALE)

@@ -107,7 +107,8 @@ def test_multiple_choice_toggles_then_done(engine: Engine) -> None:
     engine.handle(state, ChoiceInput(1, "0"))
     [toggled] = engine.handle(state, ChoiceInput(2, "2"))
     assert isinstance(toggled, ShowMessage) and toggled.replace
-    assert toggled.buttons[2][0].label.startswith("✅")
+    labels = {b.token: b.label for row in toggled.buttons for b in row}
+    assert labels["2"] == "✅ Fish" and labels["0"] == "Rice"
     engine.handle(state, ChoiceInput(2, "0"))
     engine.handle(state, ChoiceInput(2, "2"))  # untoggle fish
     events = engine.handle(state, ChoiceInput(2, "d"))
@@ -168,7 +169,7 @@ def test_stop_pauses_and_start_resumes_at_the_same_question(engine: Engine) -> N
     state = agreed(engine)
     engine.handle(state, ChoiceInput(1, "0"))
     events = engine.handle(state, CommandInput(Command.STOP))
-    assert isinstance(events[0], SessionPaused) and state.status is Status.PAUSED
+    assert isinstance(events[0], SessionPaused) and state.status is Status.STOPPED
     restored = SessionState.from_row(state.state, state.language, state.status, state.to_json())
     events = engine.handle(restored, Start())
     assert restored.status is Status.ACTIVE

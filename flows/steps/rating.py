@@ -1,0 +1,60 @@
+"""Step type `rating`: a scale such as 1–5 with words at both ends, one button per point, or Skip."""
+
+from __future__ import annotations
+
+from config.i18n import t
+from flows.events import Button, ShowMessage
+from flows.schema import FlowDefinition, Step
+from flows.session import SessionState
+from flows.steps.base import Outcome, StepContext, step_type
+from flows.steps.single_choice import Choice, SingleChoiceStep
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@step_type
+class RatingStep(SingleChoiceStep):
+    name = "rating"
+    takes_options = False
+
+    def problems(self, step: Step, flow: FlowDefinition) -> list[str]:
+        problems = super().problems(step, flow)
+        low, high = step.min if step.min is not None else 1, step.max if step.max is not None else 5
+        if not (float(low).is_integer() and float(high).is_integer()) or not 2 <= high - low + 1 <= 11:
+            problems.append("a rating scale needs whole-number `min` and `max` with 2 to 11 points")
+        return problems
+
+    def points(self, step: Step) -> list[int]:
+        low = int(step.min) if step.min is not None else 1
+        high = int(step.max) if step.max is not None else 5
+        return list(range(low, high + 1))
+
+    def choices(self, step: Step, state: SessionState, ctx: StepContext) -> list[Choice]:
+        return [(str(n), str(n), str(i)) for i, n in enumerate(self.points(step))]
+
+    def body(self, step: Step, state: SessionState, ctx: StepContext) -> str:
+        text = super().body(step, state, ctx)
+        points = self.points(step)
+        ends = []
+        if step.min_label:
+            ends.append(f"{points[0]} = {ctx.text(step.min_label)}")
+        if step.max_label:
+            ends.append(f"{points[-1]} = {ctx.text(step.max_label)}")
+        return f"{text}\n\n" + "\n".join(ends) if ends else text
+
+    def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
+        """A typed point is its value (on a 0–10 scale, "0" means 0), not its position."""
+        cleaned = text.strip()
+        for choice in self.choices(step, state, ctx):
+            if choice[1] == cleaned:
+                return self.picked(step, state, choice, ctx)
+        return self.reask(
+            step, state, ctx, t(ctx.language, "Please choose one of the buttons below, or type its number.")
+        )
+
+    def prompt(self, step: Step, state: SessionState, ctx: StepContext) -> ShowMessage:
+        buttons = [Button(label, token) for _, label, token in self.choices(step, state, ctx)]
+        rows = tuple(tuple(buttons[i : i + 5]) for i in range(0, len(buttons), 5))
+        return ShowMessage(self.body(step, state, ctx), (*rows, *self.skip_row(ctx)), step_index=ctx.step_index)
