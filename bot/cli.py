@@ -11,7 +11,7 @@ from pathlib import Path
 from babel import Locale
 
 from bot import logs
-from config.errors import VoicesError
+from config.errors import ConfigError, VoicesError
 from config.settings import SANDBOX_BOT_USERNAME, Settings, get_settings
 from flows.loader import DEFINITIONS_DIR, load_flow, shipped_library
 from storage import repository as repo
@@ -71,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     close = c_commands.add_parser("close", help="close a consultation", description="Stop accepting answers.")
     close.add_argument("code", help="the consultation's invite code")
     close.set_defaults(handler=cmd_consultation_close)
+    upgrade_flow = c_commands.add_parser(
+        "upgrade-flow",
+        help="move a consultation to a newer flow version",
+        description="New participants get the newer version of the consultation's flow; people already "
+        "answering finish on the version they started.",
+    )
+    upgrade_flow.add_argument("code", help="the consultation's invite code")
+    upgrade_flow.add_argument("--version", type=int, help="flow version (default: the latest available)")
+    upgrade_flow.set_defaults(handler=cmd_consultation_upgrade_flow)
 
     summary = commands.add_parser(
         "summary",
@@ -230,6 +239,35 @@ def cmd_consultation_close(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: no consultation with code {args.code!r}", file=sys.stderr)
         return 2
     print(f"Consultation {args.code} is closed; its invite no longer works.")
+    return 0
+
+
+def cmd_consultation_upgrade_flow(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> str:
+        database = await _with_db(settings)
+        try:
+            async with database.transaction() as session:
+                consultation = await repo.consultation_by_code(session, args.code)
+                if consultation is None:
+                    raise ConfigError(f"no consultation with code {args.code!r}")
+                library = shipped_library()
+                flow = (
+                    library.get(consultation.flow_id, args.version)
+                    if args.version
+                    else library.latest(consultation.flow_id)
+                )
+                missing = [lang for lang in consultation.language_list if lang not in flow.languages]
+                if missing:
+                    raise ConfigError(f"flow {flow.id} v{flow.version} has no text in {', '.join(missing)}")
+                previous = consultation.flow_version
+                consultation.flow_version = flow.version
+                session.add(consultation)
+                return f"Consultation {consultation.code}: flow {flow.id} v{previous} -> v{flow.version}."
+        finally:
+            await database.dispose()
+
+    print(asyncio.run(go()))
+    print("People already answering finish on the version they started.")
     return 0
 
 

@@ -19,6 +19,7 @@ COMMANDS = [
     ["consultation", "create"],
     ["consultation", "list"],
     ["consultation", "close"],
+    ["consultation", "upgrade-flow"],
     ["summary"],
     ["flows"],
     ["flows", "lint"],
@@ -133,3 +134,12 @@ def test_production_without_secrets_fails_with_a_clear_message(tmp_path: Path) -
     assert result.returncode == 2
     assert "VOICES_PEPPER, VOICES_DATA_KEYS must be set when VOICES_ENV=production" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_upgrade_flow_to_an_unknown_version_is_refused(tmp_path: Path) -> None:
+    created = cli(tmp_path, "consultation", "create", "--flow", "roadmap_feedback", "--country", "KE", "--title", "t")
+    code = next(line.split(": ")[1] for line in created.stdout.splitlines() if line.startswith("Invite code"))
+    same = cli(tmp_path, "consultation", "upgrade-flow", code)
+    assert same.returncode == 0 and "v1 -> v1" in same.stdout
+    missing = cli(tmp_path, "consultation", "upgrade-flow", code, "--version", "9")
+    assert missing.returncode == 2 and "flow 'roadmap_feedback' version 9 is not available" in missing.stderr

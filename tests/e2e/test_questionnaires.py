@@ -1,0 +1,178 @@
+"""The complete engine through the real bot: navigation commands, branching, validation, paging, versions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, select, update
+
+from flows.loader import FlowLibrary, parse_flow, shipped_library
+from storage import repository as repo
+from storage.models import Answer, ConversationSession
+from tests.e2e.conftest import CODE, Harness, labels
+
+
+async def answers(h: Harness) -> dict[str, str | None]:
+    async with h.database.reader() as session:
+        rows = (await session.exec(select(Answer))).all()
+    return {a.question_id: ("<skipped>" if a.skipped else a.choice_codes or "<text>") for a in rows}
+
+
+async def consented(h: Harness, code: str = CODE, **user: str) -> tuple[object, object]:
+    person = h.user(**user)  # type: ignore[arg-type]
+    [consent] = await h.send(person, f"/start {code}")
+    [first] = await h.press(person, consent, "I agree")
+    return person, first
+
+
+async def test_back_lets_a_participant_change_an_answer(harness: Harness) -> None:
+    h = harness
+    user, group = await consented(h)
+    [awareness] = await h.press(user, group, "Other")  # type: ignore[arg-type]
+    going, again = await h.send(user, "/back", expect=2)  # type: ignore[arg-type]
+    assert going.text == "Going back to the previous question."
+    assert again.text == group.text  # type: ignore[attr-defined]
+    [awareness2] = await h.press(user, again, "A family member")  # type: ignore[arg-type]
+    assert awareness2.text == awareness.text  # type: ignore[attr-defined]
+    assert (await answers(h))["group"] == "family_member"
+    # /back at the first question says so and stays
+    await h.send(user, "/back", expect=2)  # type: ignore[arg-type]
+    note, same = await h.send(user, "/back", expect=2)  # type: ignore[arg-type]
+    assert note.text == "There is no earlier question." and same.text == group.text  # type: ignore[attr-defined]
+
+
+async def test_pause_and_resume(harness: Harness) -> None:
+    h = harness
+    user, group = await consented(h)
+    [paused] = await h.send(user, "/pause")  # type: ignore[arg-type]
+    assert paused.text and "/resume" in paused.text
+    welcome, again = await h.send(user, "/resume", expect=2)  # type: ignore[arg-type]
+    assert welcome.text and welcome.text.startswith("Welcome back") and again.text == group.text  # type: ignore[attr-defined]
+
+
+async def test_an_idle_session_expires_and_says_so_when_the_person_returns(harness: Harness) -> None:
+    h = harness
+    user, group = await consented(h)
+    await h.press(user, group, "Other")  # type: ignore[arg-type]
+    async with h.database.transaction() as session:
+        await session.exec(
+            update(ConversationSession).values(updated_at=repo.now() - timedelta(hours=73))  # type: ignore[call-overload]
+        )
+    [closed] = await h.send(user, "hello")  # type: ignore[arg-type]
+    assert closed.text and "quiet for more than 72 hours" in closed.text and "answers so far are kept" in closed.text
+    welcome, again = await h.send(user, "/start", expect=2)  # type: ignore[arg-type]
+    assert again.text and again.text.startswith("Have you heard")
+    assert (await answers(h))["group"] == "other"
+
+
+async def test_cso_review_branches_on_chosen_areas_and_validates(harness: Harness) -> None:
+    h = harness
+    flow = shipped_library().latest("progress_report_review")
+    async with h.database.transaction() as session:
+        await repo.create_consultation(
+            session,
+            code="REVIEW1",
+            title="Review",
+            country="PE",
+            flow_id=flow.id,
+            flow_version=flow.version,
+            languages=["en"],
+            default_language="en",
+        )
+    user, group = await consented(h, "REVIEW1")
+    [areas] = await h.press(user, group, "Staff of an organisation")  # type: ignore[arg-type]
+    await h.press(user, areas, "Justice and law enforcement", expect=0)  # type: ignore[arg-type]
+    await h.emulator.wait_until(
+        lambda: any(label.startswith("✅") for label in labels(h.emulator.message(user.id, areas.message_id)))
+    )  # type: ignore[attr-defined]
+    section, rating = await h.press(user, areas, "Done", expect=2)  # type: ignore[arg-type]
+    assert section.text == "— Justice and law enforcement —"
+    assert rating.text and rating.text.startswith("Justice and law enforcement: how much progress")
+    assert labels(rating)[:5] == ["1", "2", "3", "4", "5"]
+    note, again = await h.send(user, "9", expect=2)  # type: ignore[arg-type]
+    assert "type its number" in (note.text or "") and again.text == rating.text
+    [evidence] = await h.press(user, rating, "4")  # type: ignore[arg-type]
+    [survivors] = await h.send(user, "A new anti-trafficking law was passed.")  # type: ignore[arg-type]
+    [recommendation] = await h.press(user, survivors, "No")  # type: ignore[arg-type]
+    [budget] = await h.press(user, recommendation, "Skip")  # type: ignore[arg-type]
+    assert budget.text and budget.text.startswith("Is there enough money")  # the other four areas were passed
+    stored = await answers(h)
+    assert stored["areas"] == "justice" and stored["justice_progress"] == "4" and stored["justice_survivors"] == "no"
+    assert stored["justice_evidence"] == "<text>" and "laws_progress" not in stored
+
+
+async def test_long_option_lists_are_paged(harness: Harness) -> None:
+    h = harness
+    document = {
+        "spec_version": 2,
+        "id": "long_list",
+        "version": 1,
+        "audience": "survivor",
+        "languages": ["en"],
+        "default_language": "en",
+        "title": {"en": "Long"},
+        "steps": [
+            {"id": "consent", "type": "consent", "version": 1, "text": {"en": "Agree?"}, "decline_text": {"en": "Ok."}},
+            {
+                "id": "district",
+                "type": "single_choice",
+                "text": {"en": "Which district?"},
+                "options": [{"code": f"d{n:02d}", "label": {"en": f"District {n:02d}"}} for n in range(1, 26)],
+            },
+            {"id": "bye", "type": "end", "text": {"en": "Thanks."}},
+        ],
+    }
+    h.library = FlowLibrary([parse_flow(document, "long_list")])
+    await h.restart_bot()
+    async with h.database.transaction() as session:
+        await repo.create_consultation(
+            session,
+            code="LONG1",
+            title="Long",
+            country="KE",
+            flow_id="long_list",
+            flow_version=1,
+            languages=["en"],
+            default_language="en",
+        )
+    user, question = await consented(h, "LONG1")
+    assert "District 10" in labels(question) and "District 11" not in labels(question)  # type: ignore[arg-type]
+    assert all(len(row) <= 8 for row in question.reply_markup["inline_keyboard"])  # type: ignore[attr-defined]
+    await h.press(user, question, "More ▶", expect=0)  # type: ignore[arg-type]
+    await h.emulator.wait_until(lambda: "District 11" in labels(h.emulator.message(user.id, question.message_id)))  # type: ignore[attr-defined]
+    [thanks] = await h.press(user, h.emulator.message(user.id, question.message_id), "District 13")  # type: ignore[arg-type, attr-defined]
+    assert thanks.text == "Thanks."
+    assert (await answers(h))["district"] == "d13"
+
+
+async def test_people_already_answering_finish_on_the_version_they_started(harness: Harness) -> None:
+    h = harness
+    base = shipped_library().latest("roadmap_feedback")
+    newer = parse_flow(
+        {
+            **base.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "version": 2,
+            "steps": [
+                s
+                for s in base.model_dump(mode="json", by_alias=True, exclude_none=True)["steps"]
+                if s["id"] != "awareness"
+            ],
+        },
+        "v2",
+    )
+    h.library = FlowLibrary([base, newer])
+    await h.restart_bot()
+    early, group = await consented(h)
+    async with h.database.transaction() as session:
+        consultation = await repo.consultation_by_code(session, CODE)
+        assert consultation is not None
+        consultation.flow_version = 2  # what `consultation upgrade-flow` does
+        session.add(consultation)
+    [awareness] = await h.press(early, group, "Other")  # type: ignore[arg-type]
+    assert awareness.text and awareness.text.startswith("Have you heard")  # still version 1
+    late, group2 = await consented(h)
+    [priorities] = await h.press(late, group2, "Other")  # type: ignore[arg-type]
+    assert priorities.text and priorities.text.startswith("What should the plan do first?")  # version 2
+    async with h.database.reader() as session:
+        versions = sorted((await session.exec(select(col(ConversationSession.flow_version)))).all())
+    assert versions == [1, 2]
