@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from config.i18n import t
 from flows.events import (
     AnswerDiscarded,
     AnswerRecorded,
+    Button,
     ChoiceInput,
     Command,
     CommandInput,
     Event,
+    ExitRequested,
     FlowCompleted,
     Input,
     SessionPaused,
@@ -24,9 +26,10 @@ from flows.events import (
 )
 from flows.expressions import TEXT_GIVEN, Expression, Scope, compile_expression
 from flows.machine import machine_for
-from flows.schema import FlowDefinition, Step
+from flows.schema import Audience, FlowDefinition, Step
 from flows.session import SessionState, Status
 from flows.steps import REGISTRY, Move, Outcome, StepContext, StepType
+from flows.steps.base import EXIT
 
 DEFAULT_MAX_TEXT_LENGTH = 2000
 
@@ -67,6 +70,7 @@ class Engine:
             )
             for index, step in enumerate(flow.steps)
         }
+        self._waits = [REGISTRY[step.type].waits for step in flow.steps]
 
     def new_session(self, language: str) -> SessionState:
         lang = language if language in self.flow.languages else self.flow.default_language
@@ -90,6 +94,21 @@ class Engine:
         return compiled.kind.prompt(compiled.step, state, self.context(state))
 
     def handle(self, state: SessionState, given: Input) -> list[Event]:
+        """Step the session with one input; in survivor flows every question shown offers the safe exit."""
+        if isinstance(given, ChoiceInput) and given.token == EXIT:
+            return [ExitRequested()]  # from any message, however old: leaving must always work
+        events = self._handle(state, given)
+        if self.flow.audience is not Audience.SURVIVOR:
+            return events
+        exit_row = (Button(t(state.language, "Exit and clear chat"), EXIT),)
+        return [
+            replace(e, buttons=(*e.buttons, exit_row))
+            if isinstance(e, ShowMessage) and e.step_index is not None and self._waits[e.step_index]
+            else e
+            for e in events
+        ]
+
+    def _handle(self, state: SessionState, given: Input) -> list[Event]:
         lang = state.language
         if state.finished:
             if isinstance(given, ChoiceInput):

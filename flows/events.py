@@ -100,6 +100,16 @@ class ConsentDeclined:
 
 
 @dataclass(frozen=True)
+class Underage:
+    """The participant is under 18: the adapter erases what they gave and shows help resources only."""
+
+
+@dataclass(frozen=True)
+class ExitRequested:
+    """The participant pressed "Exit and clear chat": the adapter runs the safe exit."""
+
+
+@dataclass(frozen=True)
 class FlowCompleted:
     pass
 
@@ -120,6 +130,8 @@ Event = (
     | AnswerDiscarded
     | ConsentGiven
     | ConsentDeclined
+    | Underage
+    | ExitRequested
     | FlowCompleted
     | SessionPaused
     | StaleInput

@@ -115,6 +115,8 @@ def validate(flow: FlowDefinition) -> list[str]:
         problems += _unreachable(flow)
     if not any(s.type == "end" for s in flow.steps):
         problems.append("the flow has no end step")
+    if flow.audience is Audience.SURVIVOR and (len(flow.steps) < 2 or flow.steps[1].type != "age_gate"):
+        problems.append("a survivor flow must ask the age band (an age_gate step) right after consent")
     return problems
 
 

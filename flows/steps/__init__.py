@@ -2,6 +2,7 @@
 
 from flows.steps import (
     acknowledge,
+    age_gate,
     calculate,
     consent,
     date,
@@ -24,6 +25,7 @@ __all__ = [
     "StepContext",
     "StepType",
     "acknowledge",
+    "age_gate",
     "calculate",
     "consent",
     "date",

@@ -13,6 +13,8 @@ from flows.schema import FlowDefinition, Option, Step
 from flows.session import SessionState
 
 SKIP = "s"
+EXIT = "x"
+"""The "Exit and clear chat" button, on every question of a survivor flow."""
 PAGE_SIZE = 10
 """Options shown per page; Telegram allows 100 buttons per keyboard and 8 per row."""
 SHORT_LABEL = 14

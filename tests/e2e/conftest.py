@@ -20,6 +20,8 @@ from storage import repository as repo
 from storage.database import Database
 
 CODE = "E2ETEST1"
+ADULT_BAND = {"en": "25 to 34", "fr": "25 à 34 ans"}
+EXIT_LABEL = {"en": "Exit and clear chat", "fr": "Quitter et effacer la discussion"}
 
 
 @dataclass
@@ -87,6 +89,17 @@ class Harness:
         """The user presses the button with this label (exactly, or after a ✅ mark) on a message."""
         self.emulator.user_presses_button(user, message.message_id, label)
         return await self.emulator.wait_for_bot_messages(user.id, expect) if expect else []
+
+    async def agree(self, user: SandboxUser, consent: SandboxMessage) -> SandboxMessage:
+        """Agree to the consent and, in survivor flows, give an adult age band; return the next question."""
+        [following] = await self.press(user, consent, str(consent.buttons[0]["text"]))
+        if any(label in labels(following) for label in ADULT_BAND.values()) or any(
+            "18" in label for label in labels(following)[:1]
+        ):
+            data = next(b["callback_data"] for b in following.buttons if str(b["callback_data"]).endswith(".1.2"))
+            self.emulator.user_presses(user, following.message_id, str(data))
+            [following] = await self.emulator.wait_for_bot_messages(user.id, 1)
+        return following
 
     async def press_and_get_answer(self, user: SandboxUser, message: SandboxMessage, data: str) -> str | None:
         update_id = self.emulator.user_presses_raw(user, message.message_id, data)

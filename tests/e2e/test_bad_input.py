@@ -15,7 +15,7 @@ from tests.e2e.conftest import CODE, Harness, labels
 async def at_group_question(h: Harness, language: str = "en") -> tuple[object, object]:
     user = h.user(language=language)
     [consent] = await h.send(user, f"/start {CODE}")
-    [group] = await h.press(user, consent, "I agree" if language == "en" else "J’accepte")
+    group = await h.agree(user, consent)
     return user, group
 
 
@@ -32,7 +32,7 @@ async def test_media_gets_a_kind_note_and_the_same_question(harness: Harness, ki
     async with h.database.reader() as session:
         [row] = (await session.exec(select(ConversationSession))).all()
         answers = (await session.exec(select(Answer))).all()
-    assert row.state == "group" and [a.question_id for a in answers] == ["consent"]
+    assert row.state == "group" and [a.question_id for a in answers] == ["consent", "age"]
 
 
 async def test_text_that_matches_no_option_reasks_with_buttons(harness: Harness) -> None:
@@ -123,7 +123,7 @@ async def test_the_same_update_twice_is_processed_once(harness: Harness) -> None
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
         claimed = (await session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_000))).all()
-    assert answers == {"consent": "agree", "group": "survivor"}
+    assert answers == {"consent": "agree", "age": "25_34", "group": "survivor"}
     assert len(claimed) == 1
 
 
@@ -149,7 +149,7 @@ async def test_ten_thousand_characters_through_the_service(harness: Harness) -> 
     person = Person(user_id=4242)
     await service.handle(None, person, Begin(CODE))
     await service.handle(None, person, Press(f"{CODE}.0.y"))
-    for index in range(1, 6):
+    for index in range(1, 7):
         await service.handle(None, person, Press(f"{CODE}.{index}.s"))
     outcome = await service.handle(None, person, Said("é" * 10_000))
     assert "first 2000 characters" in outcome.replies[0].text
@@ -165,7 +165,7 @@ async def test_restart_mid_conversation_continues_at_the_same_question(harness: 
     assert priorities.text and priorities.text.startswith("What should the plan do first?")
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
-    assert answers == {"consent": "agree", "group": "other", "awareness": "heard_of_it"}
+    assert answers == {"consent": "agree", "age": "25_34", "group": "other", "awareness": "heard_of_it"}
 
 
 async def test_unknown_command_explains_and_reasks(harness: Harness) -> None:

@@ -87,7 +87,7 @@ async def test_run_serves_the_page_seeds_the_demo_and_answers(
         press = {"user_id": user_id, "message_id": consent["message_id"], "callback_data": agree["callback_data"]}
         async with client.post(f"{page}sandbox/api/press", json=press) as r:
             assert r.status == 200
-        await wait_for_bot_text(client, page, user_id, "De quel groupe faites-vous partie ?")
+        await wait_for_bot_text(client, page, user_id, "Quel âge avez-vous ?")
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 15) == 0
     text = log.read_text()

@@ -8,7 +8,7 @@ from flows.events import Command
 from storage import repository as repo
 from storage.models import Answer, ConsentRecord, ConversationSession, Participant
 from storage.privacy import KeyRing
-from tests.e2e.conftest import CODE, Harness, labels, sqlite_files
+from tests.e2e.conftest import CODE, EXIT_LABEL, Harness, labels, sqlite_files
 
 
 async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_harness: Harness) -> None:
@@ -16,8 +16,8 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     amina = h.user("Amina", username="amina_canary_user")
     [consent] = await h.send(amina, f"/start {CODE}")
     assert "private survey" in (consent.text or "")
-    assert labels(consent) == ["I agree", "Not now"]
-    [group] = await h.press(amina, consent, "I agree")
+    assert labels(consent) == ["I agree", "Not now", EXIT_LABEL["en"]]
+    group = await h.agree(amina, consent)
     assert group.text and group.text.startswith("Which group are you part of?")
     assert "Skip" in labels(group)
     [awareness] = await h.press(amina, group, "A person with lived experience")
@@ -64,7 +64,7 @@ async def test_database_file_holds_no_identity_or_plaintext(harness: Harness) ->
     h = harness
     user = h.user("Zawadi-Canary", username="zawadi_canary_handle", language="en")
     [consent] = await h.send(user, f"/start {CODE}")
-    [group] = await h.press(user, consent, "I agree")
+    group = await h.agree(user, consent)
     for _ in range(4):
         [group] = await h.press(user, group, "Skip")
     await h.send(user, "Protect workers uniqueplainword99 please")
@@ -79,8 +79,8 @@ async def test_french_participant_gets_french_and_can_type_labels(harness: Harne
     pierre = h.user("Pierre", language="fr")
     [consent] = await h.send(pierre, f"/start {CODE}")
     assert consent.text and consent.text.startswith("Bonjour.")
-    assert labels(consent) == ["J’accepte", "Pas maintenant"]
-    [group] = await h.press(pierre, consent, "J’accepte")
+    assert labels(consent) == ["J’accepte", "Pas maintenant", EXIT_LABEL["fr"]]
+    group = await h.agree(pierre, consent)
     assert group.text and group.text.startswith("De quel groupe")
     [awareness] = await h.send(pierre, "3")  # by number: Un membre de la communauté
     [priorities] = await h.send(pierre, "non, jamais")  # by label, any case
@@ -114,7 +114,7 @@ async def test_stop_keeps_answers_and_start_resumes_at_the_same_question(harness
     h = harness
     user = h.user()
     [consent] = await h.send(user, f"/start {CODE}")
-    [group] = await h.press(user, consent, "I agree")
+    group = await h.agree(user, consent)
     [awareness] = await h.press(user, group, "A family member")
     [stopped] = await h.send(user, "/stop")
     assert stopped.text and "answers so far are kept" in stopped.text
@@ -127,14 +127,14 @@ async def test_stop_keeps_answers_and_start_resumes_at_the_same_question(harness
     assert priorities.text and priorities.text.startswith("What should the plan do first?")
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
-    assert answers == {"consent": "agree", "group": "family_member", "awareness": "not_heard"}
+    assert answers == {"consent": "agree", "age": "25_34", "group": "family_member", "awareness": "not_heard"}
 
 
 async def test_the_skip_command_skips_the_current_question(harness: Harness) -> None:
     h = harness
     user = h.user()
     [consent] = await h.send(user, f"/start {CODE}")
-    [group] = await h.press(user, consent, "I agree")
+    await h.agree(user, consent)
     [awareness] = await h.send(user, f"/{Command.SKIP}")
     assert awareness.text and awareness.text.startswith("Have you heard")
 
@@ -143,7 +143,7 @@ async def test_completed_participant_is_thanked_not_asked_again(harness: Harness
     h = harness
     user = h.user()
     [msg] = await h.send(user, f"/start {CODE}")
-    [msg] = await h.press(user, msg, "I agree")
+    msg = await h.agree(user, msg)
     for _ in range(6):
         [msg] = await h.press(user, msg, "Skip")
     assert msg.text and msg.text.startswith("Thank you.")

@@ -51,8 +51,8 @@ async def test_a_participant_answers_through_the_webhook(webhook_harness: tuple[
     h, _ = webhook_harness
     user = h.user()
     [consent] = await h.send(user, f"/start {CODE}")
-    assert labels(consent) == ["I agree", "Not now"]
-    [group] = await h.press(user, consent, "I agree")
+    assert labels(consent)[:2] == ["I agree", "Not now"]
+    group = await h.agree(user, consent)
     assert group.text and group.text.startswith("Which group")
     assert all(d.status == 200 for d in h.emulator.webhook_deliveries)
 
@@ -70,7 +70,7 @@ async def test_a_retried_delivery_is_processed_once(webhook_harness: tuple[Harne
     h, url = webhook_harness
     user = h.user()
     [consent] = await h.send(user, f"/start {CODE}")
-    [group] = await h.press(user, consent, "I agree")
+    await h.agree(user, consent)
     payload = {
         "update_id": 777_001,
         "message": {
@@ -91,7 +91,7 @@ async def test_a_retried_delivery_is_processed_once(webhook_harness: tuple[Harne
     assert help_reply.text and "/skip" in help_reply.text
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
-    assert answers == {"consent": "agree", "group": "family_member"}
+    assert answers == {"consent": "agree", "age": "25_34", "group": "family_member"}
 
 
 async def test_an_unparseable_update_is_acknowledged(webhook_harness: tuple[Harness, str]) -> None:

@@ -21,6 +21,7 @@ from flows.events import (
     ConsentDeclined,
     ConsentGiven,
     Event,
+    ExitRequested,
     FlowCompleted,
     Input,
     SessionPaused,
@@ -29,6 +30,7 @@ from flows.events import (
     Start,
     TextInput,
     Timeout,
+    Underage,
     UnsupportedInput,
 )
 from flows.loader import parse_flow
@@ -56,7 +58,7 @@ def build_flow(fixture: dict[str, Any]) -> Engine:
         "spec_version": 2,
         "id": "golden",
         "version": 1,
-        "audience": fixture.get("audience", "survivor"),
+        "audience": fixture.get("audience", "cso"),
         "languages": ["en"],
         "default_language": "en",
         "title": {"en": "Golden"},
@@ -105,6 +107,8 @@ def describe(event: Event) -> Any:
         FlowCompleted: "completed",
         SessionPaused: "paused",
         StaleInput: "stale",
+        Underage: "under 18",
+        ExitRequested: "exit requested",
     }
     return names[type(event)]
 

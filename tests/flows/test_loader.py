@@ -16,7 +16,7 @@ MINIMAL: dict[str, Any] = {
     "spec_version": 1,
     "id": "mini",
     "version": 1,
-    "audience": "survivor",
+    "audience": "cso",
     "languages": ["en", "fr"],
     "default_language": "en",
     "title": {"en": "Mini", "fr": "Mini"},
@@ -120,3 +120,21 @@ def test_unreadable_yaml_names_the_file(tmp_path: Path) -> None:
     path.write_text("steps: [unclosed", encoding="utf-8")
     with pytest.raises(FlowError, match=r"bad\.yaml: cannot read"):
         load_flow(path)
+
+
+def test_survivor_flows_must_ask_the_age_band_after_consent() -> None:
+    doc = copy.deepcopy(MINIMAL)
+    doc["audience"] = "survivor"
+    with pytest.raises(FlowError, match="must ask the age band"):
+        parse_flow(doc, "x.yaml")
+    doc["steps"].insert(1, {"id": "age", "type": "age_gate", "text": {"en": "Age?", "fr": "Âge ?"}})
+    assert parse_flow(doc, "x.yaml").steps[1].type == "age_gate"
+
+
+def test_required_is_refused_in_survivor_flows() -> None:
+    doc = copy.deepcopy(MINIMAL)
+    doc["audience"] = "survivor"
+    doc["steps"].insert(1, {"id": "age", "type": "age_gate", "text": {"en": "Age?", "fr": "Âge ?"}})
+    doc["steps"][2]["required"] = True
+    with pytest.raises(FlowError, match="step 'color': `required` is not allowed in a survivor flow"):
+        parse_flow(doc, "x.yaml")
