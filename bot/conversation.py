@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 
+from babel import Locale, UnknownLocaleError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import available_languages, negotiate, t
@@ -35,6 +36,8 @@ from storage.models import Consultation, ConversationSession, Participant
 from storage.privacy import KeyRing, pseudonym, redact
 
 CALLBACK_PATTERN = re.compile(r"^([A-Za-z0-9_-]{1,16})\.(\d{1,4})\.([a-z0-9]{1,4})$")
+LANGUAGE_PATTERN = re.compile(r"^L:([a-z]{2,3}|pick):([A-Za-z0-9_-]{0,16})$")
+"""Language buttons: `L:<lang>:<consultation code>` chooses, `L:pick:<code>` opens the picker."""
 
 
 # ---- what the adapter hands in ----
@@ -72,7 +75,17 @@ class AskHelp:
     pass
 
 
-Incoming = Begin | Press | Said | Do | Other | AskHelp
+@dataclass(frozen=True)
+class AskLanguage:
+    """`/language`: show the languages this person can use."""
+
+
+@dataclass(frozen=True)
+class AskPrivacy:
+    """`/privacy`: what is stored, where, for how long, who sees it."""
+
+
+Incoming = Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy
 
 
 # ---- what the adapter sends out ----
@@ -153,6 +166,10 @@ class _Turn:
         if isinstance(incoming, AskHelp):
             return self.help(participant)
         row = await repo.current_session(self.s, participant.id) if participant and participant.id else None
+        if isinstance(incoming, AskLanguage):
+            return await self.language_picker(participant, row)
+        if isinstance(incoming, AskPrivacy):
+            return await self.privacy(participant, row)
         lang = row.language if row else self.fallback_language(participant)
         if row is not None and row.status == Status.ACTIVE and self.idle(row):
             return await self.step(row, Timeout(self.service.idle_hours))
@@ -185,11 +202,27 @@ class _Turn:
         row = await self.session_for(participant, consultation)
         if row is not None:
             return await self.step(row, Start())
+        return self.consent(participant, consultation, self.choose_language(participant, consultation))
+
+    def consent(self, participant: Participant | None, consultation: Consultation, language: str) -> Outcome:
+        """The consent message (nothing is stored before the person agrees), with who runs the consultation
+        and, where the consultation offers several languages, a one-tap way to change language."""
         engine = self.engine(consultation)
-        state = engine.new_session(self.choose_language(participant, consultation))
-        return Outcome(self.replies(consultation, engine.handle(state, Start())))
+        state = engine.new_session(language)
+        replies = self.replies(consultation, engine.handle(state, Start()))
+        if consultation.organisation and replies:
+            run_by = t(
+                state.language, "This consultation is run by %(organisation)s.", organisation=consultation.organisation
+            )
+            replies[-1] = replace(replies[-1], text=f"{run_by}\n\n{replies[-1].text}")
+        if len(consultation.language_list) > 1 and replies:
+            row = ((f"🌐 {language_name(state.language)}", f"L:pick:{consultation.code}"),)
+            replies[-1] = replace(replies[-1], keyboard=(*replies[-1].keyboard, row))
+        return Outcome(replies)
 
     async def press(self, participant: Participant | None, data: str) -> Outcome:
+        if language := LANGUAGE_PATTERN.match(data):
+            return await self.choose(participant, language.group(1), language.group(2))
         match = CALLBACK_PATTERN.match(data)
         consultation = await repo.consultation_by_code(self.s, match.group(1)) if match else None
         if match is None or consultation is None:
@@ -240,6 +273,71 @@ class _Turn:
             return self.stale(state.language)
         await self.persist(consultation, row, state, events)
         return Outcome(self.replies(consultation, events))
+
+    async def language_picker(
+        self, participant: Participant | None, row: ConversationSession | None, code: str | None = None
+    ) -> Outcome:
+        lang = row.language if row else self.fallback_language(participant)
+        consultation = await repo.consultation_by_id(self.s, row.consultation_id) if row else None
+        if consultation is None and code:
+            consultation = await repo.consultation_by_code(self.s, code)
+        offered = consultation.language_list if consultation else available_languages()
+        scope = consultation.code if consultation else ""
+        buttons = [(language_name(x), f"L:{x}:{scope}") for x in offered]
+        rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+        return Outcome([Reply(t(lang, "Choose your language:"), rows)])
+
+    async def choose(self, participant: Participant | None, language: str, code: str) -> Outcome:
+        """A language was chosen: remembered for the participant (pseudonym only), and the current question
+        (or the consent message) shown again in it, with no answer lost."""
+        if language == "pick":
+            row = await repo.current_session(self.s, participant.id) if participant and participant.id else None
+            return await self.language_picker(participant, row, code)
+        consultation = await repo.consultation_by_code(self.s, code) if code else None
+        if consultation is not None and language not in consultation.language_list:
+            return self.stale(self.fallback_language(participant))
+        if consultation is None and language not in available_languages():
+            return self.stale(self.fallback_language(participant))
+        if participant is not None:
+            participant.language = language
+            self.s.add(participant)
+        row = await self.session_for(participant, consultation) if consultation else None
+        if row is None and participant is not None and participant.id is not None and consultation is None:
+            row = await repo.current_session(self.s, participant.id)
+        if row is not None and row.status not in (Status.COMPLETED, Status.DECLINED):
+            session_consultation = await repo.consultation_by_id(self.s, row.consultation_id)
+            assert session_consultation is not None
+            if language in session_consultation.language_list:
+                row.language = language
+                await repo.save_session(self.s, row)
+            state = SessionState.from_row(row.state, row.language, row.status, row.context)
+            engine = self.engine(session_consultation, row)
+            return Outcome(self.replies(session_consultation, [engine.prompt(state)]))
+        if consultation is not None and row is None:
+            return self.consent(participant, consultation, language)
+        return Outcome([Reply(t(language, "Language changed."))])
+
+    async def privacy(self, participant: Participant | None, row: ConversationSession | None) -> Outcome:
+        lang = row.language if row else self.fallback_language(participant)
+        consultation = await repo.consultation_by_id(self.s, row.consultation_id) if row else None
+        organisation = (consultation.organisation if consultation else None) or t(
+            lang, "the organisation that shared the link with you"
+        )
+        text = t(
+            lang,
+            "Your privacy\n\n"
+            "• Who: this consultation is run by %(organisation)s. Reviewers only ever see totals, never who said "
+            "what, and never a number smaller than 5.\n"
+            "• What is kept: your answers, and a code made from your Telegram account that cannot be turned back "
+            "into it. Never your name, username, phone number or Telegram id. Phone numbers, e-mails and links "
+            "you write are removed, and written answers are locked (encrypted).\n"
+            "• Where and how long: on the organisation’s server, until some time after the consultation closes; "
+            "then only the totals are kept.\n"
+            "• Your rights: /mydata shows what is kept about you, /delete erases it, /exit clears this chat.\n"
+            "• Telegram chats with bots are not end-to-end encrypted.",
+            organisation=organisation,
+        )
+        return Outcome([Reply(text)])
 
     def idle(self, row: ConversationSession) -> bool:
         updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
@@ -328,6 +426,15 @@ class _Turn:
             )
             out.append(Reply(event.text, keyboard, replace=event.replace and replace_ok))
         return out
+
+
+def language_name(code: str) -> str:
+    """A language's name in itself ("Français", "العربية", "Kiswahili"), for language buttons."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
 
 
 def answer_context(consultation_id: int | None, question_id: str) -> str:

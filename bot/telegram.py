@@ -27,6 +27,8 @@ from telegram.request import HTTPXRequest
 
 from bot.conversation import (
     AskHelp,
+    AskLanguage,
+    AskPrivacy,
     Begin,
     ConversationService,
     Do,
@@ -52,6 +54,8 @@ COMMANDS = [
     ("pause", "Take a break"),
     ("resume", "Go on after a break"),
     ("stop", "Stop for now (answers are kept)"),
+    ("language", "Change language"),
+    ("privacy", "What is kept about you, and your rights"),
     ("help", "What this is and how it works"),
 ]
 
@@ -123,6 +127,8 @@ def build_application(
     application.add_handler(CommandHandler("back", on_back, filters=PRIVATE))
     application.add_handler(CommandHandler("pause", on_pause, filters=PRIVATE))
     application.add_handler(CommandHandler("resume", on_resume, filters=PRIVATE))
+    application.add_handler(CommandHandler("language", on_language, filters=PRIVATE))
+    application.add_handler(CommandHandler("privacy", on_privacy, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(on_press))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
@@ -193,6 +199,16 @@ async def on_pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/resume`: continue the current consultation where it was left."""
     await _run(update, context, Begin(None))
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/language`: choose the language; the current question is shown again in it."""
+    await _run(update, context, AskLanguage())
+
+
+async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/privacy`: what is kept, where, for how long, who sees it, and the participant's rights."""
+    await _run(update, context, AskPrivacy())
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
