@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BABEL_KEYWORDS := --no-default-keywords -k t:2 -k tn:2,3
 
-.PHONY: run test install lint typecheck pytest i18n-extract i18n-update i18n-compile db-upgrade bench clean
+.PHONY: run test install lint typecheck pytest i18n-extract i18n-update i18n-compile flows-extract flows-update \
+	flows-merge db-upgrade bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
@@ -46,6 +47,19 @@ i18n-update: i18n-extract
 
 i18n-compile: install
 	$(BIN)/pybabel compile -d locales -D messages --statistics
+
+## flows-extract: write each shipped flow's texts to locales/flows/<flow>.pot (templates for translators)
+flows-extract: install
+	$(BIN)/python -m bot flows extract
+
+## flows-update: extract, then create or update locales/flows/<lang>/<flow>.po (LANGUAGES=sw adds one)
+flows-update: install
+	$(BIN)/python -m bot flows update $(if $(LANGUAGES),--languages $(LANGUAGES))
+
+## flows-merge: write the translated locales/flows/<lang>/<flow>.po back into the flow files, then lint them
+flows-merge: install
+	$(BIN)/python -m bot flows merge
+	$(BIN)/python -m bot flows lint
 
 bench: install i18n-compile
 	$(BIN)/python -m bench.engine

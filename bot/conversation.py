@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 from babel import Locale, UnknownLocaleError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import rights
+from bot.interactions import (
+    AskDelete,
+    AskHelp,
+    AskLanguage,
+    AskMyData,
+    AskPrivacy,
+    Begin,
+    Do,
+    Exit,
+    Incoming,
+    Other,
+    Outcome,
+    Person,
+    Press,
+    Reply,
+    Said,
+)
+from config.help_resources import HelpResources
 from config.i18n import available_languages, negotiate, t
 from config.settings import Secrets
 from flows.engine import Engine, engine_for
@@ -16,20 +35,23 @@ from flows.events import (
     AnswerDiscarded,
     AnswerRecorded,
     ChoiceInput,
-    Command,
     CommandInput,
     ConsentGiven,
     Event,
+    ExitRequested,
+    FlowCompleted,
     Input,
     ShowMessage,
     StaleInput,
     Start,
     TextInput,
     Timeout,
+    Underage,
     UnsupportedInput,
 )
 from flows.loader import FlowLibrary
 from flows.session import SessionState, Status
+from storage import privacy_ops
 from storage import repository as repo
 from storage.database import Database
 from storage.models import Consultation, ConversationSession, Participant
@@ -40,77 +62,24 @@ LANGUAGE_PATTERN = re.compile(r"^L:([a-z]{2,3}|pick):([A-Za-z0-9_-]{0,16})$")
 """Language buttons: `L:<lang>:<consultation code>` chooses, `L:pick:<code>` opens the picker."""
 
 
-# ---- what the adapter hands in ----
-
-
-@dataclass(frozen=True)
-class Begin:
-    """`/start` with the invite code from the deep link, if any."""
-
-    code: str | None
-
-
-@dataclass(frozen=True)
-class Press:
-    data: str
-
-
-@dataclass(frozen=True)
-class Said:
-    text: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Do:
-    command: Command
-
-
-@dataclass(frozen=True)
-class Other:
-    kind: str
-
-
-@dataclass(frozen=True)
-class AskHelp:
-    pass
-
-
-@dataclass(frozen=True)
-class AskLanguage:
-    """`/language`: show the languages this person can use."""
-
-
-@dataclass(frozen=True)
-class AskPrivacy:
-    """`/privacy`: what is stored, where, for how long, who sees it."""
-
-
-Incoming = Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy
-
-
-# ---- what the adapter sends out ----
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    keyboard: tuple[tuple[tuple[str, str], ...], ...] = ()  # rows of (label, callback_data)
-    replace: bool = False
-
-
-@dataclass
-class Outcome:
-    replies: list[Reply] = field(default_factory=list)
-    callback_note: str | None = None  # shown on a pressed button (stale presses)
-    duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class Person:
-    """The Telegram user as the adapter sees it; only `user_id` is used, and only to derive the pseudonym."""
-
-    user_id: int = field(repr=False)
-    language_code: str | None = None
+__all__ = [
+    "AskDelete",
+    "AskHelp",
+    "AskLanguage",
+    "AskMyData",
+    "AskPrivacy",
+    "Begin",
+    "ConversationService",
+    "Do",
+    "Exit",
+    "Incoming",
+    "Other",
+    "Outcome",
+    "Person",
+    "Press",
+    "Reply",
+    "Said",
+]
 
 
 class ConversationService:
@@ -125,6 +94,7 @@ class ConversationService:
         default_language: str = "en",
         max_text_length: int = 2000,
         idle_hours: int = 72,
+        help_resources: HelpResources | None = None,
     ) -> None:
         self.db = database
         self.library = library
@@ -133,6 +103,7 @@ class ConversationService:
         self.default_language = default_language
         self.max_text_length = max_text_length
         self.idle_hours = idle_hours
+        self.help_resources = help_resources or HelpResources()
 
     async def handle(self, update_id: int | None, person: Person, incoming: Incoming) -> Outcome:
         key = pseudonym(self.pepper, person.user_id)
@@ -141,6 +112,16 @@ class ConversationService:
                 return Outcome(duplicate=True)
             turn = _Turn(self, session, key, person)
             return await turn.run(incoming)
+
+    async def remember_sent(self, person: Person, message_ids: list[int]) -> None:
+        """Keep the ids of messages just sent to a participant (ids only, at most 48 h) for the safe exit."""
+        if not message_ids:
+            return
+        key = pseudonym(self.pepper, person.user_id)
+        async with self.db.transaction(lock_key=key) as session:
+            participant = await repo.participant_by_pseudonym(session, key)
+            if participant is not None and participant.id is not None:
+                await privacy_ops.record_sent_messages(session, participant.id, message_ids, from_bot=True)
 
 
 class _Turn:
@@ -158,19 +139,36 @@ class _Turn:
         return negotiate(self.person.language_code, available_languages(), self.service.default_language)
 
     async def run(self, incoming: Incoming) -> Outcome:
+        outcome = await self.dispatch(incoming)
+        if self.person.message_id is not None and not outcome.delete_ids:
+            # the person's own message: kept (its id only, at most 48 h) so the safe exit can delete it
+            participant = await repo.participant_by_pseudonym(self.s, self.key)
+            if participant is not None and participant.id is not None:
+                await privacy_ops.record_sent_message(
+                    self.s, participant.id, self.person.message_id, from_bot=isinstance(incoming, Press)
+                )
+        return outcome
+
+    async def dispatch(self, incoming: Incoming) -> Outcome:
         participant = await repo.participant_by_pseudonym(self.s, self.key)
         if isinstance(incoming, Begin):
             return await self.begin(participant, incoming.code)
         if isinstance(incoming, Press):
             return await self.press(participant, incoming.data)
         if isinstance(incoming, AskHelp):
-            return self.help(participant)
+            return await self.help(participant)
         row = await repo.current_session(self.s, participant.id) if participant and participant.id else None
         if isinstance(incoming, AskLanguage):
             return await self.language_picker(participant, row)
         if isinstance(incoming, AskPrivacy):
             return await self.privacy(participant, row)
         lang = row.language if row else self.fallback_language(participant)
+        if isinstance(incoming, Exit):
+            return await rights.safe_exit(self.s, participant, self.person, row)
+        if isinstance(incoming, AskDelete):
+            return rights.delete_prompt(lang, has_data=participant is not None)
+        if isinstance(incoming, AskMyData):
+            return await rights.my_data(self.s, self.key, self.service.keys, self.service.library, lang)
         if row is not None and row.status == Status.ACTIVE and self.idle(row):
             return await self.step(row, Timeout(self.service.idle_hours))
         if row is None or row.status != Status.ACTIVE:
@@ -179,6 +177,7 @@ class _Turn:
             return await self.step(row, TextInput(incoming.text))
         if isinstance(incoming, Do):
             return await self.step(row, CommandInput(incoming.command))
+        assert isinstance(incoming, Other)
         return await self.step(row, UnsupportedInput(incoming.kind))
 
     # ---- the cases ----
@@ -223,6 +222,14 @@ class _Turn:
     async def press(self, participant: Participant | None, data: str) -> Outcome:
         if language := LANGUAGE_PATTERN.match(data):
             return await self.choose(participant, language.group(1), language.group(2))
+        lang = self.fallback_language(participant)
+        if data == rights.DELETE_YES:
+            return await rights.delete_everything(self.s, self.key, lang)
+        if data == rights.DELETE_NO:
+            return Outcome([Reply(t(lang, "Nothing was deleted."))])
+        if data.startswith(rights.RESULTS_PREFIX):
+            consultation = await repo.consultation_by_code(self.s, data.removeprefix(rights.RESULTS_PREFIX))
+            return await rights.opt_in(self.s, participant, consultation, self.person, self.service.keys, lang)
         match = CALLBACK_PATTERN.match(data)
         consultation = await repo.consultation_by_code(self.s, match.group(1)) if match else None
         if match is None or consultation is None:
@@ -243,6 +250,8 @@ class _Turn:
         events = engine.handle(state, choice)
         if any(isinstance(e, StaleInput) for e in events):
             return self.stale(state.language)
+        if any(isinstance(e, ExitRequested) for e in events):
+            return await rights.safe_exit(self.s, participant, self.person, None)
         if not any(isinstance(e, ConsentGiven) for e in events):
             return Outcome(self.replies(consultation, events, replace_ok=True))
         participant = await repo.get_or_create_participant(self.s, self.key, state.language)
@@ -271,8 +280,22 @@ class _Turn:
         events = engine.handle(state, given)
         if any(isinstance(e, StaleInput) for e in events):
             return self.stale(state.language)
+        if any(isinstance(e, ExitRequested) for e in events):
+            participant = await repo.participant_by_pseudonym(self.s, self.key)
+            return await rights.safe_exit(self.s, participant, self.person, row)
+        if any(isinstance(e, Underage) for e in events):
+            # Under 18: nothing they gave is kept (ILO-IPEC); they get help resources only.
+            await privacy_ops.erase_participant(self.s, self.key)
+            return Outcome([*self.replies(consultation, events), *self.help_resources(consultation, state.language)])
         await self.persist(consultation, row, state, events)
-        return Outcome(self.replies(consultation, events))
+        replies = self.replies(consultation, events)
+        if any(isinstance(e, FlowCompleted) for e in events) and replies:
+            button = (
+                t(state.language, "Tell me when the results are out"),
+                f"{rights.RESULTS_PREFIX}{consultation.code}",
+            )
+            replies[-1] = replace(replies[-1], keyboard=(*replies[-1].keyboard, (button,)))
+        return Outcome(replies)
 
     async def language_picker(
         self, participant: Participant | None, row: ConversationSession | None, code: str | None = None
@@ -343,18 +366,40 @@ class _Turn:
         updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
         return repo.now() - updated > timedelta(hours=self.service.idle_hours)
 
-    def help(self, participant: Participant | None) -> Outcome:
-        lang = self.fallback_language(participant)
+    async def help(self, participant: Participant | None) -> Outcome:
+        row = await repo.current_session(self.s, participant.id) if participant and participant.id else None
+        lang = row.language if row else self.fallback_language(participant)
+        consultation = await repo.consultation_by_id(self.s, row.consultation_id) if row else None
         text = t(
             lang,
             "This bot collects private views on your country’s plan to end forced labour, "
             "human trafficking and child labour.\n\n"
             "/start – begin or continue\n/skip – skip the current question\n"
             "/back – go back to the previous question\n/pause – take a break; /resume goes on\n"
-            "/stop – stop now; your answers so far are kept\n/help – this message\n\n"
-            "If you need help or support, please ask the organisation that shared the link with you.",
+            "/stop – stop now; your answers so far are kept\n/language – change language\n"
+            "/exit – delete this chat now\n/mydata – see what is kept about you\n"
+            "/delete – erase everything you gave\n/privacy – how your answers are protected\n"
+            "/help – this message",
         )
-        return Outcome([Reply(text)])
+        return Outcome([Reply(text), *self.help_resources(consultation, lang)])
+
+    def help_resources(self, consultation: Consultation | None, lang: str) -> list[Reply]:
+        """Help contacts configured by the organisation for this consultation or country (never invented)."""
+        found = self.service.help_resources.resources_for(
+            consultation.country if consultation else None, consultation.code if consultation else None, lang
+        )
+        if not found:
+            return [
+                Reply(
+                    t(lang, "If you need help or support, please ask the organisation that shared the link with you.")
+                )
+            ]
+        lines = [t(lang, "If you need help or support, you can contact:")]
+        for resource in found:
+            parts = [f"• {resource.name}"]
+            parts += [x for x in (resource.phone, resource.url, resource.hours, resource.note) if x]
+            lines.append("\n   ".join(parts))
+        return [Reply("\n".join(lines))]
 
     def nothing_in_progress(self, lang: str, *, paused: bool, incoming: Incoming) -> Outcome:
         replies = []

@@ -18,10 +18,12 @@ from telegram.ext import Application
 from bot.conversation import ConversationService
 from bot.sandbox import Emulator, create_sandbox_app
 from bot.telegram import build_application
+from config.help_resources import HelpResources
 from config.i18n import check_catalogs
 from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Settings
 from flows.loader import FlowLibrary, shipped_library
 from storage import repository as repo
+from storage import retention
 from storage.database import Database
 from storage.migrate import upgrade
 
@@ -43,11 +45,13 @@ class Runtime:
     database: Database
     service: ConversationService
     library: FlowLibrary
+    help_resources: HelpResources
 
 
 async def open_runtime(settings: Settings) -> Runtime:
     check_catalogs()
     secrets = settings.secrets()
+    help_resources = HelpResources(settings.help_resources_path)  # a broken file fails here, at start-up
     database = Database(settings.sqlalchemy_url)
     await upgrade(database)
     library = shipped_library()
@@ -58,8 +62,9 @@ async def open_runtime(settings: Settings) -> Runtime:
         default_language=settings.default_language,
         max_text_length=settings.max_text_length,
         idle_hours=settings.session_idle_hours,
+        help_resources=help_resources,
     )
-    return Runtime(settings, database, service, library)
+    return Runtime(settings, database, service, library, help_resources)
 
 
 def create_webhook_app(application: Application, secret: str) -> web.Application:
@@ -123,10 +128,18 @@ async def serve_site(app: web.Application, host: str, port: int) -> AsyncIterato
         await runner.cleanup()
 
 
-async def periodic_cleanup(database: Database, every_seconds: float = 3600) -> None:
+async def periodic_cleanup(database: Database, every_seconds: float = 3600, purge_every: int = 24) -> None:
+    """Hourly: drop message ids past 48 h and old update ids. At start, then every `purge_every` runs: retention."""
+    runs = 0
     while True:
-        async with database.transaction() as session:
-            await repo.purge_processed_updates(session)
+        try:
+            if runs % purge_every == 0:
+                await retention.purge(database)
+            else:
+                await retention.purge_expired_ids(database)
+        except Exception as exc:  # keep cleaning next time; the log names the failure, never any data
+            log.error("cleanup failed", extra={"event": "cleanup.failed", "error": type(exc).__name__})
+        runs += 1
         await asyncio.sleep(every_seconds)
 
 

@@ -26,12 +26,15 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.conversation import (
+    AskDelete,
     AskHelp,
     AskLanguage,
+    AskMyData,
     AskPrivacy,
     Begin,
     ConversationService,
     Do,
+    Exit,
     Incoming,
     Other,
     Outcome,
@@ -46,6 +49,7 @@ from flows.events import Command
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = "voices_service"
+DELETE_BATCH = 100
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 COMMANDS = [
     ("start", "Begin or continue"),
@@ -55,6 +59,9 @@ COMMANDS = [
     ("resume", "Go on after a break"),
     ("stop", "Stop for now (answers are kept)"),
     ("language", "Change language"),
+    ("exit", "Delete this chat now"),
+    ("mydata", "See what is kept about you"),
+    ("delete", "Erase everything you gave"),
     ("privacy", "What is kept about you, and your rights"),
     ("help", "What this is and how it works"),
 ]
@@ -129,6 +136,9 @@ def build_application(
     application.add_handler(CommandHandler("resume", on_resume, filters=PRIVATE))
     application.add_handler(CommandHandler("language", on_language, filters=PRIVATE))
     application.add_handler(CommandHandler("privacy", on_privacy, filters=PRIVATE))
+    application.add_handler(CommandHandler("exit", on_exit, filters=PRIVATE))
+    application.add_handler(CommandHandler("delete", on_delete, filters=PRIVATE))
+    application.add_handler(CommandHandler("mydata", on_mydata, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(on_press))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
@@ -150,7 +160,8 @@ def _person(update: Update) -> Person | None:
     user = update.effective_user
     if user is None or user.is_bot:
         return None
-    return Person(user_id=user.id, language_code=user.language_code)
+    message = update.effective_message
+    return Person(user_id=user.id, language_code=user.language_code, message_id=message.message_id if message else None)
 
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> Outcome | None:
@@ -161,8 +172,23 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Inc
     if outcome.duplicate:
         log.info("duplicate update dropped", extra={"event": "update.duplicate"})
         return outcome
-    await send_replies(update, context, outcome.replies)
+    if outcome.delete_ids:
+        await delete_chat(update, context, outcome.delete_ids)
+    sent = await send_replies(update, context, outcome.replies)
+    await _service(context).remember_sent(person, sent)
     return outcome
+
+
+async def delete_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, message_ids: list[int]) -> None:
+    """The safe exit: delete the given messages of this private chat, 100 per call (Telegram's limit)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for start in range(0, len(message_ids), DELETE_BATCH):
+        try:
+            await context.bot.delete_messages(chat.id, message_ids[start : start + DELETE_BATCH])
+        except TelegramError as exc:
+            log.warning("safe exit: a batch could not be deleted", extra={"error": type(exc).__name__})
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -211,6 +237,21 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _run(update, context, AskPrivacy())
 
 
+async def on_exit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/exit`: the safe exit: every message of this chat the bot may delete is deleted; the session ends."""
+    await _run(update, context, Exit())
+
+
+async def on_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/delete`: erase everything the person gave, after a confirmation."""
+    await _run(update, context, AskDelete())
+
+
+async def on_mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/mydata`: what is stored about the person, answers included (the access right)."""
+    await _run(update, context, AskMyData())
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Plain text: an answer, or an option typed as its label or number."""
     assert update.message is not None and update.message.text is not None
@@ -239,10 +280,12 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(outcome.callback_note if outcome and outcome.callback_note else None)
 
 
-async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> list[int]:
+    """Send (or edit in place) the replies; return the ids of the messages sent."""
     chat = update.effective_chat
+    sent: list[int] = []
     if chat is None:
-        return
+        return sent
     pressed = update.callback_query.message if update.callback_query else None
     for reply in replies:
         markup = _markup(reply)
@@ -256,7 +299,9 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
                 if "not modified" in str(exc):
                     continue
                 log.warning("could not edit a message; sending a new one", extra={"error": type(exc).__name__})
-        await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
+        message = await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
+        sent.append(message.message_id)
+    return sent
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:

@@ -26,13 +26,13 @@ def _catalog(language: str) -> gettext.NullTranslations:
     return Translations.load(str(LOCALES_DIR), [language], DOMAIN)
 
 
-def t(language: str, msgid: str, **values: object) -> str:
+def t(language: str, msgid: str, /, **values: object) -> str:
     """Translate an interface string; placeholders are gettext's python-format `%(name)s`."""
     text = _catalog(language).gettext(msgid)
     return text % values if values else text
 
 
-def tn(language: str, singular: str, plural: str, n: int, **values: object) -> str:
+def tn(language: str, singular: str, plural: str, n: int, /, **values: object) -> str:
     """Translate with gettext plural forms; `n` is available as `%(n)s`."""
     text = _catalog(language).ngettext(singular, plural, n)
     return text % {"n": n, **values}

@@ -52,8 +52,9 @@ class Settings(BaseSettings):
     default_language: str = Field(default="en", validation_alias="VOICES_DEFAULT_LANGUAGE")
     session_idle_hours: int = Field(default=72, ge=1, le=24 * 90, validation_alias="VOICES_SESSION_IDLE_HOURS")
     log_level: str = Field(default="INFO", validation_alias="VOICES_LOG_LEVEL")
+    help_resources: Path | None = Field(default=None, validation_alias="VOICES_HELP_RESOURCES")
 
-    @field_validator("telegram_bot_token", "pepper", "data_keys", "webhook_secret", mode="before")
+    @field_validator("telegram_bot_token", "pepper", "data_keys", "webhook_secret", "help_resources", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -78,6 +79,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'voices.db').as_posix()}"
+
+    @property
+    def help_resources_path(self) -> Path:
+        """The help resources file: VOICES_HELP_RESOURCES, else the shipped (empty) config/help_resources.yaml."""
+        from config.help_resources import DEFAULT_HELP_RESOURCES
+
+        return self.help_resources or DEFAULT_HELP_RESOURCES
+
+    @property
+    def data_keys_from_settings(self) -> bool:
+        """True when VOICES_DATA_KEYS is set (environment or .env); False when development keys are generated."""
+        return self.data_keys is not None
 
     def secrets(self) -> Secrets:
         """The pepper and the data key ring: from settings, or (development only) generated once into data/."""
@@ -135,6 +148,30 @@ def parse_key_ring(text: str) -> list[tuple[str, bytes]]:
 def new_data_key() -> str:
     """A fresh 256-bit key in the VOICES_DATA_KEYS encoding (without the key id)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def next_key_id(existing: list[str]) -> str:
+    """The next free key id in the k1, k2, ... series."""
+    numbers = [int(kid[1:]) for kid in existing if kid[:1] == "k" and kid[1:].isdigit()]
+    return f"k{max(numbers, default=0) + 1}"
+
+
+def add_dev_data_key(data_dir: Path) -> str:
+    """Development only: put a fresh key first in data/dev-secrets.json (old keys kept after it); its id."""
+    stored = _load_or_create_dev_secrets(data_dir)
+    ring = parse_key_ring(stored["data_keys"])
+    kid = next_key_id([k for k, _ in ring])
+    stored["data_keys"] = f"{kid}:{new_data_key()}," + stored["data_keys"]
+    path = data_dir / "dev-secrets.json"
+    fresh = path.with_name(path.name + ".new")
+    fresh.unlink(missing_ok=True)
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(stored, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(fresh, path)  # atomic: the file always holds every key
+    return kid
 
 
 def _load_or_create_dev_secrets(data_dir: Path) -> dict[str, str]:

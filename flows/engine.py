@@ -30,6 +30,7 @@ from flows.schema import Audience, FlowDefinition, Step
 from flows.session import SessionState, Status
 from flows.steps import REGISTRY, Move, Outcome, StepContext, StepType
 from flows.steps.base import EXIT
+from flows.steps.single_choice import SingleChoiceStep
 
 DEFAULT_MAX_TEXT_LENGTH = 2000
 
@@ -92,6 +93,17 @@ class Engine:
     def prompt(self, state: SessionState) -> ShowMessage:
         compiled = self._steps[state.state]
         return compiled.kind.prompt(compiled.step, state, self.context(state))
+
+    def answer_labels(self, step_id: str, language: str) -> dict[str, str]:
+        """Option code -> label in `language` for a choice step (generated ones too: yes/no, age bands,
+        rating points), to show a participant their own answers."""
+        compiled = self._steps.get(step_id)
+        if compiled is None or not isinstance(compiled.kind, SingleChoiceStep):
+            return {}
+        state = self.new_session(language)
+        state.state = step_id
+        ctx = StepContext(state.language, compiled.index, self.max_text_length)
+        return {code: label for code, label, _ in compiled.kind.choices(compiled.step, state, ctx)}
 
     def handle(self, state: SessionState, given: Input) -> list[Event]:
         """Step the session with one input; in survivor flows every question shown offers the safe exit."""

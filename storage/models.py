@@ -22,10 +22,12 @@ class Consultation(SQLModel, table=True):
     languages: str = Field(max_length=100)  # comma-separated language codes offered
     default_language: str = Field(max_length=10)
     organisation: str | None = Field(default=None, max_length=200)
+    contact: str | None = Field(default=None, max_length=300)  # how participants reach the organisation
     status: str = Field(default="open", max_length=10)
     retention_days: int = Field(default=180)
     created_at: datetime
     closed_at: datetime | None = None
+    purged_at: datetime | None = None  # raw data deleted by retention; only the aggregate snapshot remains
 
     @property
     def language_list(self) -> list[str]:
@@ -98,3 +100,57 @@ class ProcessedUpdate(SQLModel, table=True):
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     processed_at: datetime
+
+
+class SentMessage(SQLModel, table=True):
+    """A message id of a participant's conversation, kept only so the safe exit can delete it (purged at 48 h).
+
+    No chat id: in a private chat it equals the user id, which the adapter knows from the current update.
+    """
+
+    __tablename__ = "sent_message"
+    __table_args__ = (UniqueConstraint("participant_id", "message_id", name="uq_sent_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    from_bot: bool
+    sent_at: datetime = Field(index=True)
+
+
+class ResultsOptIn(SQLModel, table=True):
+    """A participant who asked to hear about the results: the chat id, encrypted, apart from any answer."""
+
+    __tablename__ = "results_opt_in"
+    __table_args__ = (UniqueConstraint("participant_id", "consultation_id", name="uq_results_opt_in"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    chat_cipher: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_id: str = Field(max_length=16)
+    created_on: date
+
+
+class AggregateSnapshot(SQLModel, table=True):
+    """The respondent count of a consultation whose raw data retention has purged (see AggregateCount)."""
+
+    __tablename__ = "aggregate_snapshot"
+
+    consultation_id: int = Field(foreign_key="consultation.id", primary_key=True, ondelete="CASCADE")
+    respondents: int
+    computed_at: datetime
+
+
+class AggregateCount(SQLModel, table=True):
+    """How many purged answers to a question were identical: the same grouping summaries count live answers by."""
+
+    __tablename__ = "aggregate_count"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="aggregate_snapshot.consultation_id", index=True, ondelete="CASCADE")
+    question_id: str = Field(max_length=40)
+    choice_codes: str | None = Field(default=None, max_length=1000)  # space-separated option codes
+    skipped: bool
+    written: bool  # a free-text answer (its text is gone; only that it existed is counted)
+    count: int

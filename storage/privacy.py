@@ -50,20 +50,98 @@ class KeyRing:
             raise StorageError(f"a value under key {key_id!r} failed authentication") from exc
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|me|info|ly|gl)(?:/\S*)?\b", re.I)
-_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
-_DIGIT_RUN = re.compile(r"(?:\d[\s.\-/]?){6,}\d")
+def answer_context(consultation_id: int | None, question_id: str) -> str:
+    """Associated data binding an encrypted answer to its consultation and question."""
+    return f"answer:{consultation_id}:{question_id}"
+
+
+def opt_in_context(consultation_id: int, participant_id: int) -> str:
+    """Associated data binding an encrypted results opt-in (a chat id) to its consultation and participant."""
+    return f"results-opt-in:{consultation_id}:{participant_id}"
+
+
+# ---- redaction ----
+# Order matters: e-mails before links and handles (an address contains both a domain and an @), then IBANs and
+# ID-like tokens, then phone numbers (phonenumbers, in the consultation country's local formats and any
+# international one), then long digit runs. `\d` matches every script's digits (Arabic-Indic, Devanagari...).
+# Dates (12/05/2024, 2024-05-12) and year ranges (2023-2027) are kept: they identify no one, and roadmap
+# feedback is full of them. A long number written with spaces ("1 500 000") is removed like a phone number.
+
+_TLDS = (
+    "com|org|net|info|io|me|ly|gl|app|dev|xyz|online|site|biz|tv|co|uk|int|ngo|africa|"
+    "ke|ng|pe|br|fr|in|eg|ph|ar|fj|mr|cd|ug|tz|gh|za|ma|tn|sn|ci|cm|et|mw|zm|zw|rw|"
+    "us|ca|de|es|it|pt|nl|be|ch|mx|cl|bo|ec|np|bd|pk|lk|id|my|th|vn|kh|cn|jp|kr|ua|kz|uz|ru|рф"
+)
+_TRAILING = r"(?=[.,;:!?)\]»”'\"]*(?:\s|$))"
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(
+    rf"(?:(?:https?|ftp|tg)://|www\.)\S+?{_TRAILING}"  # scheme or www: up to the next space
+    rf"|(?<![\w@.])(?:[\w-]+\.)+(?-i:{_TLDS})\b(?:/\S*?{_TRAILING})?",  # bare domain: t.me/x, example.org
+    re.IGNORECASE,
+)
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,30}[A-Za-z0-9_])?")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?\b")
+_ID_TOKEN = re.compile(r"\b(?=\w*\d)(?=\w*[^\W\d_])\w{6,}\b")  # letters and digits: passport, card, case ids
+_ID_MIN_DIGITS = 5
+_PHONE_MIN_DIGITS = 7
+_THOUSANDS = re.compile(r"\d{1,3}(?:[ .,\u00a0\u202f]\d{3})+")  # 250 000, 1.500: an amount, not a short number
+_DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\s.\-/()]{0,2}\d){6,}")  # 7 or more digits with light separators
+_DATE = re.compile(
+    r"(?<![\d./-])(?:"
+    r"(?P<d1>\d{1,2})[./-](?P<m1>\d{1,2})[./-](?:\d{4}|\d{2})"  # 12/05/2024, 12.05.24
+    r"|\d{4}-(?P<m2>\d{2})-(?P<d2>\d{2})"  # 2024-05-12
+    r"|(?:19|20)\d{2}\s?[-–/]\s?(?:(?:19|20)\d{2}|\d{2})"  # 2023-2027, 2019/20
+    r")(?![\d]|[./-]\d)"
+)
+
+
+def _safe_spans(text: str) -> list[tuple[int, int]]:
+    """Where dates and year ranges are: a phone or digit-run match lying wholly inside one is kept."""
+    spans = []
+    for match in _DATE.finditer(text):
+        day, month = match.group("d1") or match.group("d2"), match.group("m1") or match.group("m2")
+        if month is None or _day_month(int(day), int(month)) or _day_month(int(month), int(day)):  # d/m or m/d
+            spans.append(match.span())
+    return spans
+
+
+def _day_month(day: int, month: int) -> bool:
+    return 1 <= day <= 31 and 1 <= month <= 12
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
+
+
+def _is_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
+    """A match of fewer than 7 digits ("2025", "250 000") counts only when it is a valid number for the region and
+    is not grouped by thousands: years and amounts are kept."""
+    if match.raw_string.lstrip().startswith("+"):
+        return True
+    digits = phonenumbers.national_significant_number(match.number)
+    if len(digits) >= _PHONE_MIN_DIGITS:
+        return True
+    return phonenumbers.is_valid_number(match.number) and not _THOUSANDS.fullmatch(match.raw_string.strip())
+
+
+def _id_token(match: re.Match[str]) -> str:
+    token = match.group()
+    return "[number]" if sum(ch.isdigit() for ch in token) >= _ID_MIN_DIGITS else token
 
 
 def redact(text: str, region: str | None = None) -> str:
-    """Replace phone numbers, e-mails, links, @handles and long digit runs with visible placeholders."""
+    """Replace phone numbers, e-mails, links, @handles and long digit runs with visible placeholders.
+
+    `region` is the consultation's country (ISO alpha-2), for phone numbers written in its local format.
+    """
     text = _EMAIL.sub("[email]", text)
     text = _URL.sub("[link]", text)
     text = _HANDLE.sub("[handle]", text)
-    matches = list(
-        phonenumbers.PhoneNumberMatcher(text, (region or "ZZ").upper(), leniency=phonenumbers.Leniency.POSSIBLE)
-    )
-    for match in reversed(matches):
+    text = _IBAN.sub("[number]", text)
+    text = _ID_TOKEN.sub(_id_token, text)
+    safe = _safe_spans(text)
+    matches = phonenumbers.PhoneNumberMatcher(text, (region or "ZZ").upper(), leniency=phonenumbers.Leniency.POSSIBLE)
+    for match in reversed([m for m in matches if _is_phone(m) and not _inside(m.start, m.end, safe)]):
         text = text[: match.start] + "[phone]" + text[match.end :]
-    return _DIGIT_RUN.sub("[number]", text)
+    safe = _safe_spans(text)
+    return _DIGIT_RUN.sub(lambda m: m.group() if _inside(m.start(), m.end(), safe) else "[number]", text)

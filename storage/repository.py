@@ -55,6 +55,7 @@ async def create_consultation(
     languages: Sequence[str],
     default_language: str,
     organisation: str | None = None,
+    contact: str | None = None,
     code: str | None = None,
     retention_days: int = 180,
 ) -> Consultation:
@@ -70,6 +71,7 @@ async def create_consultation(
         languages=",".join(languages),
         default_language=default_language,
         organisation=organisation,
+        contact=contact,
         retention_days=retention_days,
         created_at=now(),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from storage import repository as repo
 from storage.database import Database
+from storage.retention import snapshot_groups
 
 MIN_SHOWN = 5
 """A count between 1 and MIN_SHOWN - 1 is shown as '<5' (the never-below floor from MISSION.md)."""
@@ -30,12 +31,14 @@ class ConsultationCounts:
 
 
 async def consultation_counts(database: Database, code: str) -> ConsultationCounts | None:
+    """Counts from the live answers plus, once retention purged them, the aggregate snapshot kept in their place."""
     async with database.reader() as session:
         consultation = await repo.consultation_by_code(session, code)
         if consultation is None or consultation.id is None:
             return None
-        groups = await repo.answer_groups(session, consultation.id)
-        respondents = await repo.respondent_count(session, consultation.id)
+        kept_respondents, kept_groups = await snapshot_groups(session, consultation.id)
+        groups = kept_groups + await repo.answer_groups(session, consultation.id)
+        respondents = kept_respondents + await repo.respondent_count(session, consultation.id)
     questions: dict[str, QuestionCounts] = {}
     for group in groups:
         counts = questions.setdefault(group.question_id, QuestionCounts(group.question_id))

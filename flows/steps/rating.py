@@ -47,6 +47,8 @@ class RatingStep(SingleChoiceStep):
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
         """A typed point is its value (on a 0–10 scale, "0" means 0), not its position."""
         cleaned = text.strip()
+        if cleaned.isdigit():
+            cleaned = str(int(cleaned))  # any script's digits: "٣" and "३" are 3
         for choice in self.choices(step, state, ctx):
             if choice[1] == cleaned:
                 return self.picked(step, state, choice, ctx)

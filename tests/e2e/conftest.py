@@ -14,6 +14,7 @@ from telegram.ext import Application
 from bot.conversation import ConversationService
 from bot.sandbox import Emulator, SandboxMessage, SandboxUser, create_sandbox_app
 from bot.telegram import build_application
+from config.help_resources import HelpResources
 from config.settings import SANDBOX_TOKEN, Secrets
 from flows.loader import FlowLibrary, shipped_library
 from storage import repository as repo
@@ -32,13 +33,16 @@ class Harness:
     secrets: Secrets
     library: FlowLibrary = field(default_factory=shipped_library)
     application: Application | None = None  # type: ignore[type-arg]
+    help_resources: HelpResources | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.port}/bot"
 
     async def start_bot(self) -> None:
-        service = ConversationService(self.database, self.library, self.secrets, max_text_length=2000)
+        service = ConversationService(
+            self.database, self.library, self.secrets, max_text_length=2000, help_resources=self.help_resources
+        )
         self.application = build_application(service, token=SANDBOX_TOKEN, base_url=self.base_url)
         await self.application.initialize()
         await self.application.start()
