@@ -15,11 +15,14 @@ from bot.cli_privacy import add_commands as add_privacy_commands
 from bot.cli_results import add_commands as add_results_commands
 from config.errors import ConfigError, VoicesError
 from config.settings import SANDBOX_BOT_USERNAME, Settings, get_settings
+from flows.engine import engine_for
 from flows.loader import DEFINITIONS_DIR, load_flow, shipped_library
+from flows.steps import REGISTRY
 from storage import repository as repo
 from storage.database import Database
 from storage.migrate import upgrade
-from summaries.counts import consultation_counts, shown
+from storage.models import Consultation
+from summaries.counts import ConsultationCounts, consultation_counts, share, shown
 
 TERRITORIES = {str(code) for code in Locale("en").territories if str(code).isalpha() and len(str(code)) == 2}
 
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print per-question counts; counts from 1 to 4 are shown as '<5'.",
     )
     summary.add_argument("code", help="the consultation's invite code")
+    summary.add_argument("--language", help="language of labels and number formats (default: the consultation's)")
     summary.set_defaults(handler=cmd_summary)
 
     flows = commands.add_parser("flows", help="questionnaire tools", description="Questionnaire (flow) tools.")
@@ -316,7 +320,7 @@ def cmd_consultation_upgrade_flow(args: argparse.Namespace, settings: Settings) 
 
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> tuple[object, object]:
+    async def go() -> tuple[Consultation | None, ConsultationCounts | None]:
         database = await _with_db(settings)
         try:
             async with database.reader() as session:
@@ -330,27 +334,32 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     if consultation is None or counts is None:
         print(f"error: no consultation with code {args.code!r}", file=sys.stderr)
         return 2
-    from storage.models import Consultation
-    from summaries.counts import ConsultationCounts
-
-    assert isinstance(consultation, Consultation) and isinstance(counts, ConsultationCounts)
     flow = shipped_library().get(consultation.flow_id, consultation.flow_version)
-    lang = consultation.default_language
+    lang = args.language or consultation.default_language
+    if lang not in flow.languages:
+        print(f"error: flow {flow.id} has no text in {lang}; it offers {', '.join(flow.languages)}", file=sys.stderr)
+        return 2
+    engine = engine_for(flow)
     print(f"{consultation.title} — {consultation.country} — code {consultation.code}")
-    print(f"Respondents: {shown(counts.respondents)}\n")
+    print(f"Respondents: {shown(counts.respondents, locale=lang)}\n")
     rows: list[tuple[str, ...]] = []
     for step in flow.steps:
-        if step.type in ("message", "end", "consent"):
+        if not REGISTRY[step.type].question:
             continue
         q = counts.questions.get(step.id)
         answered, skipped = (q.answered, q.skipped) if q else (0, 0)
-        rows.append((step.id, "", shown(answered), shown(skipped)))
-        for option in step.options:
-            n = q.options.get(option.code, 0) if q else 0
-            rows.append(("", option.label.get(lang) or option.code, shown(n), ""))
-        if step.type == "free_text":
-            rows.append(("", "(written answers, encrypted)", shown(q.written if q else 0), ""))
-    print_table(("question", "option", "answers", "skipped"), rows)
+        tags = ", ".join(step.tags)
+        rows.append((step.id, tags, "", shown(answered, locale=lang), "", shown(skipped, locale=lang)))
+        for code, label in engine.answer_labels(step.id, lang).items():
+            n = q.options.get(code, 0) if q else 0
+            rows.append(("", "", label, shown(n, locale=lang), share(n, answered, lang), ""))
+        if step.type in ("free_text", "date"):
+            written = q.written if q else 0
+            rows.append(("", "", "(written answers, encrypted)", shown(written, locale=lang), "", ""))
+        elif step.type in ("integer", "decimal") and q:
+            for value, n in sorted(q.options.items(), key=lambda item: float(item[0])):
+                rows.append(("", "", value, shown(n, locale=lang), share(n, answered, lang), ""))
+    print_table(("question", "roadmap element", "option", "answers", "share", "skipped"), rows)
     print("\nCounts from 1 to 4 are shown as <5 so no one can be singled out.")
     return 0
 

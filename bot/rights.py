@@ -5,6 +5,10 @@ Each function runs inside the caller's locked transaction and returns what the a
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel import UnknownLocaleError
+from babel.dates import format_date
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.interactions import Outcome, Person, Reply
@@ -87,7 +91,7 @@ async def my_data(s: AsyncSession, pseudonym: str, keys: KeyRing, library: FlowL
         t(
             language,
             "• First seen on %(date)s. Language: %(language)s.",
-            date=data.first_seen_on.isoformat(),
+            date=_date(data.first_seen_on, language),
             language=data.language or "—",
         ),
     ]
@@ -99,7 +103,7 @@ async def my_data(s: AsyncSession, pseudonym: str, keys: KeyRing, library: FlowL
             t(
                 language,
                 "Consent given on %(date)s (%(version)s).",
-                date=str(taken.consent_given_on or "—"),
+                date=_date(taken.consent_given_on, language),
                 version=taken.consent_version or "—",
             ),
             t(language, "Status: %(status)s.", status=_status(language, taken.session_status)),
@@ -135,6 +139,16 @@ async def _flow_of(s: AsyncSession, library: FlowLibrary, code: str) -> FlowDefi
         return library.get(consultation.flow_id, consultation.flow_version)
     except FlowError:
         return None
+
+
+def _date(value: date | None, language: str) -> str:
+    """A date as the participant's locale writes it (babel)."""
+    if value is None:
+        return "—"
+    try:
+        return format_date(value, format="medium", locale=language)
+    except (ValueError, UnknownLocaleError):
+        return value.isoformat()
 
 
 def _status(language: str, status: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from babel.numbers import format_decimal, format_percent
+
 from storage import repository as repo
 from storage.database import Database
 from storage.retention import snapshot_groups
@@ -53,6 +55,16 @@ async def consultation_counts(database: Database, code: str) -> ConsultationCoun
     return ConsultationCounts(consultation.code, consultation.title, respondents, questions)
 
 
-def shown(count: int, minimum: int = MIN_SHOWN) -> str:
-    """How a count may be published: 0 and counts of at least `minimum` as they are, others as '<minimum'."""
-    return str(count) if count == 0 or count >= minimum else f"<{minimum}"
+def shown(count: int, minimum: int = MIN_SHOWN, locale: str | None = None) -> str:
+    """How a count may be published: 0 and counts of at least `minimum` as they are (in the locale's digits and
+    grouping when one is given), others as '<minimum'."""
+    if count == 0 or count >= minimum:
+        return format_decimal(count, locale=locale) if locale else str(count)
+    return f"<{format_decimal(minimum, locale=locale) if locale else minimum}"
+
+
+def share(part: int, whole: int, locale: str, minimum: int = MIN_SHOWN) -> str:
+    """`part` as a percentage of `whole`, for the locale; empty when either count is suppressed."""
+    if whole < minimum or 0 < part < minimum:
+        return ""
+    return format_percent(part / whole, locale=locale)
