@@ -360,6 +360,8 @@ class _Turn:
             "• Telegram chats with bots are not end-to-end encrypted.",
             organisation=organisation,
         )
+        if consultation is not None and consultation.contact:
+            text += "\n\n" + t(lang, "Contact: %(contact)s", contact=consultation.contact)
         return Outcome([Reply(text)])
 
     def idle(self, row: ConversationSession) -> bool:

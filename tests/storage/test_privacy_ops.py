@@ -142,8 +142,9 @@ async def test_results_opt_in_is_encrypted_and_can_be_withdrawn(database: Databa
         assert await ops.opt_out_results(session, pid, consultation_id)
         assert not await ops.opt_out_results(session, pid, consultation_id)
         assert await ops.opted_in_chats(session, consultation_id, RING) == []
+    other = await make_session(database, consultation_id, pseudonym="c" * 64)
+    async with database.transaction() as session:
         await ops.opt_in_results(session, pid, consultation_id, CHAT_ID, RING)
-        other = await make_session(database, consultation_id, pseudonym="c" * 64)
         await ops.opt_in_results(session, other.participant_id, consultation_id, CHAT_ID + 1, RING)
         assert await ops.forget_results_opt_ins(session, consultation_id) == 2
         assert await ops.opted_in_chats(session, consultation_id, RING) == []
