@@ -1,4 +1,4 @@
-"""The command line: `python -m bot run | db upgrade | consultation create/list/close | summary | flows ...`."""
+"""The command line (`python -m bot --help`): run, db, consultation, summary, flows, keys, purge, notify, ..."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ from storage import privacy_ops
 from storage import repository as repo
 from storage.database import Database
 from storage.models import Consultation, ConversationSession, Participant
-from storage.privacy import KeyRing, pseudonym, redact
+from storage.privacy import KeyRing, answer_context, pseudonym, redact
 
 CALLBACK_PATTERN = re.compile(r"^([A-Za-z0-9_-]{1,16})\.(\d{1,4})\.([a-z0-9]{1,4})$")
 LANGUAGE_PATTERN = re.compile(r"^L:([a-z]{2,3}|pick):([A-Za-z0-9_-]{0,16})$")
@@ -482,8 +482,3 @@ def language_name(code: str) -> str:
     except (ValueError, UnknownLocaleError):
         return code
     return name[:1].upper() + name[1:]
-
-
-def answer_context(consultation_id: int | None, question_id: str) -> str:
-    """Associated data binding an encrypted answer to its consultation and question."""
-    return f"answer:{consultation_id}:{question_id}"
