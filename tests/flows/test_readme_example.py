@@ -28,3 +28,19 @@ def test_readme_yaml_example_loads_and_runs() -> None:
     assert state.state == "where"
     events = engine.handle(state, TextInput("À la radio"))
     assert state.status == "completed" and events
+
+
+def test_readme_xlsform_example_imports(tmp_path: Path) -> None:
+    from flows.xlsform import import_xlsform
+
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"### From an XLSForm.*?```\n(\| survey \|.*?)```", text, re.S)
+    assert block is not None
+    form = tmp_path / "plan_survey.md"
+    form.write_text(block.group(1), encoding="utf-8")
+    result = import_xlsform(form)
+    flow = parse_flow(result.document, "README.md")
+    assert flow.id == "plan_survey" and flow.version == 3 and set(flow.languages) == {"en", "fr"}
+    steps = {step.id: step for step in flow.steps}
+    assert steps["where"].relevant == "${heard} = 'yes'"
+    assert steps["staff"].type == "integer" and steps["staff"].constraint == ". <= 5000"
