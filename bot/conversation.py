@@ -28,7 +28,7 @@ from bot.interactions import (
     Said,
 )
 from config.help_resources import HelpResources
-from config.i18n import available_languages, negotiate, t
+from config.i18n import available_languages, negotiate, t, tn
 from config.settings import Secrets
 from flows.engine import Engine, engine_for
 from flows.events import (
@@ -209,11 +209,26 @@ class _Turn:
         engine = self.engine(consultation)
         state = engine.new_session(language)
         replies = self.replies(consultation, engine.handle(state, Start()))
-        if consultation.organisation and replies:
-            run_by = t(
-                state.language, "This consultation is run by %(organisation)s.", organisation=consultation.organisation
-            )
-            replies[-1] = replace(replies[-1], text=f"{run_by}\n\n{replies[-1].text}")
+        if replies:
+            header = [
+                tn(
+                    state.language,
+                    "Your answers are kept until %(n)s day after the consultation closes; then only the totals remain.",
+                    "Your answers are kept until %(n)s days after the consultation closes; then only the totals "
+                    "remain.",
+                    consultation.retention_days,
+                )
+            ]
+            if consultation.organisation:
+                run_by = t(
+                    state.language,
+                    "This consultation is run by %(organisation)s.",
+                    organisation=consultation.organisation,
+                )
+                header.insert(0, run_by)
+            body, _, question = replies[-1].text.rpartition("\n\n")
+            text = f"{body}\n\n{' '.join(header)}\n\n{question}" if body else f"{' '.join(header)}\n\n{question}"
+            replies[-1] = replace(replies[-1], text=text)
         if len(consultation.language_list) > 1 and replies:
             row = ((f"🌐 {language_name(state.language)}", f"L:pick:{consultation.code}"),)
             replies[-1] = replace(replies[-1], keyboard=(*replies[-1].keyboard, row))

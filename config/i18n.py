@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 from config.errors import ConfigError
@@ -27,15 +28,29 @@ def _catalog(language: str) -> gettext.NullTranslations:
 
 
 def t(language: str, msgid: str, /, **values: object) -> str:
-    """Translate an interface string; placeholders are gettext's python-format `%(name)s`."""
+    """Translate an interface string; placeholders are gettext's python-format `%(name)s`. Numbers given as
+    values are written the way the language writes them (babel: 2,000 / 2 000 / 2.000)."""
     text = _catalog(language).gettext(msgid)
-    return text % values if values else text
+    return text % _localised(language, values) if values else text
 
 
 def tn(language: str, singular: str, plural: str, n: int, /, **values: object) -> str:
-    """Translate with gettext plural forms; `n` is available as `%(n)s`."""
+    """Translate with gettext plural forms (Arabic has six); `n` is available as `%(n)s`."""
     text = _catalog(language).ngettext(singular, plural, n)
-    return text % {"n": n, **values}
+    return text % _localised(language, {"n": n, **values})
+
+
+def _localised(language: str, values: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                out[name] = format_decimal(value, locale=language)
+            except (ValueError, UnknownLocaleError):
+                out[name] = value
+        else:
+            out[name] = value
+    return out
 
 
 def check_catalogs() -> None:

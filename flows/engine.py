@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from config.i18n import t
+from config.i18n import t, tn
 from flows.events import (
     AnswerDiscarded,
     AnswerRecorded,
@@ -158,11 +158,13 @@ class Engine:
         if state.status is Status.NEW:
             return []
         state.status = Status.EXPIRED
-        text = t(
+        text = tn(
             state.language,
-            "This conversation was closed because it was quiet for more than %(hours)s hours. "
+            "This conversation was closed because it was quiet for more than %(n)s hour. "
             "Your answers so far are kept. Send /start to continue from the same question.",
-            hours=hours,
+            "This conversation was closed because it was quiet for more than %(n)s hours. "
+            "Your answers so far are kept. Send /start to continue from the same question.",
+            hours,
         )
         return [SessionPaused(), ShowMessage(text)]
 

@@ -15,6 +15,11 @@ def _show(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def _number(value: float) -> int | float:
+    """A bound as the message should show it (formatted for the language by `t`)."""
+    return int(value) if float(value).is_integer() else value
+
+
 @step_type
 class IntegerStep(StepType):
     name = "integer"
@@ -43,18 +48,18 @@ class IntegerStep(StepType):
     def explain(self, step: Step, ctx: StepContext) -> str:
         lang, low, high = ctx.language, step.min, step.max
         if low is not None and high is not None:
-            values = {"low": _show(low), "high": _show(high)}
+            values = {"low": _number(low), "high": _number(high)}
             if self.whole:
                 return t(lang, "Please send a whole number from %(low)s to %(high)s.", **values)
             return t(lang, "Please send a number from %(low)s to %(high)s.", **values)
         if low is not None:
             if self.whole:
-                return t(lang, "Please send a whole number of at least %(low)s.", low=_show(low))
-            return t(lang, "Please send a number of at least %(low)s.", low=_show(low))
+                return t(lang, "Please send a whole number of at least %(low)s.", low=_number(low))
+            return t(lang, "Please send a number of at least %(low)s.", low=_number(low))
         if high is not None:
             if self.whole:
-                return t(lang, "Please send a whole number of at most %(high)s.", high=_show(high))
-            return t(lang, "Please send a number of at most %(high)s.", high=_show(high))
+                return t(lang, "Please send a whole number of at most %(high)s.", high=_number(high))
+            return t(lang, "Please send a number of at most %(high)s.", high=_number(high))
         if self.whole:
             return t(lang, "Please send a whole number, using digits.")
         return t(lang, "Please send a number, using digits.")

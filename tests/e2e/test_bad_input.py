@@ -134,7 +134,7 @@ async def test_ten_thousand_characters_are_kept_up_to_the_limit(harness: Harness
         [msg] = await h.press(user, msg, "Skip")  # type: ignore[arg-type]
     long_text = ("word " * 2000)[:4096]  # Telegram itself cuts user messages at 4096 characters
     note, thanks = await h.send(user, long_text, expect=2)  # type: ignore[arg-type]
-    assert note.text and "first 2000 characters" in note.text
+    assert note.text and "first 2,000 characters" in note.text
     assert thanks.text and thanks.text.startswith("Thank you.")
     async with h.database.reader() as session:
         [row] = (await session.exec(select(ConversationSession))).all()
@@ -152,7 +152,7 @@ async def test_ten_thousand_characters_through_the_service(harness: Harness) -> 
     for index in range(1, 7):
         await service.handle(None, person, Press(f"{CODE}.{index}.s"))
     outcome = await service.handle(None, person, Said("é" * 10_000))
-    assert "first 2000 characters" in outcome.replies[0].text
+    assert "first 2,000 characters" in outcome.replies[0].text
     assert outcome.replies[-1].text.startswith("Thank you.")
 
 

@@ -60,3 +60,13 @@ async def test_privacy_notice_names_the_organisation(harness: Harness) -> None:
     assert notice.text and notice.text.startswith("Your privacy")
     assert "the organisation that shared the link with you" in notice.text
     assert "/delete" in notice.text and "/mydata" in notice.text
+
+
+async def test_consent_says_how_long_answers_are_kept_in_the_persons_language(harness: Harness) -> None:
+    h = harness
+    english, french = h.user(language="en"), h.user(language="fr")
+    [consent] = await h.send(english, f"/start {CODE}")
+    assert consent.text and "kept until 180 days after the consultation closes" in consent.text
+    assert consent.text.rstrip().endswith("Do you agree to take part?")
+    [consent] = await h.send(french, f"/start {CODE}")
+    assert consent.text and "jusqu’à 180 jours après la fin de la consultation" in consent.text
