@@ -51,6 +51,7 @@ from flows.events import (
 )
 from flows.loader import FlowLibrary
 from flows.session import SessionState, Status
+from flows.steps.base import EXIT
 from storage import privacy_ops
 from storage import repository as repo
 from storage.database import Database
@@ -290,6 +291,13 @@ class _Turn:
     async def step(self, row: ConversationSession, given: Input) -> Outcome:
         consultation = await repo.consultation_by_id(self.s, row.consultation_id)
         assert consultation is not None
+        leaving = isinstance(given, ChoiceInput) and given.token == EXIT
+        if consultation.status != "open" and not leaving:
+            text = t(
+                row.language,
+                "This consultation has closed, so no more answers can be given. Thank you for taking part.",
+            )
+            return Outcome([Reply(text)])
         engine = self.engine(consultation, row)
         state = SessionState.from_row(row.state, row.language, row.status, row.context)
         events = engine.handle(state, given)

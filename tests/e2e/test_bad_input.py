@@ -195,3 +195,18 @@ async def test_group_chats_are_ignored(harness: Harness) -> None:
     [reply] = await h.send(user, "/help")
     assert reply.text and "/start" in reply.text
     assert not [c for c in h.emulator.api_calls if c.method == "sendMessage" and c.params.get("chat_id") == -100123]
+
+
+async def test_a_consultation_closed_mid_way_takes_no_more_answers_but_exit_still_works(harness: Harness) -> None:
+    h = harness
+    user, group = await at_group_question(h)
+    async with h.database.transaction() as session:
+        consultation = await repo.consultation_by_code(session, CODE)
+        assert consultation is not None
+        await repo.close_consultation(session, consultation)
+    [closed] = await h.press(user, group, "Other")  # type: ignore[arg-type]
+    assert closed.text and closed.text.startswith("This consultation has closed")
+    async with h.database.reader() as session:
+        assert "group" not in {a.question_id for a in (await session.exec(select(Answer))).all()}
+    h.emulator.user_presses_button(user, group.message_id, "Exit and clear chat")  # type: ignore[arg-type, attr-defined]
+    await h.emulator.wait_until(lambda: h.emulator.chat(user.id) == [])  # type: ignore[attr-defined]
