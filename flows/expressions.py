@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -72,11 +73,12 @@ def tokenize(source: str) -> list[Token]:
 # ---------------------------------------------------------------- nodes
 
 
-class Node:
+class Node(ABC):
     """An expression node; `evaluate` returns a string, a number or a boolean."""
 
+    @abstractmethod
     def evaluate(self, scope: Scope) -> Value:
-        raise NotImplementedError
+        """The node's value in this scope."""
 
     def references(self) -> set[str]:
         return set()
@@ -234,12 +236,13 @@ def _looks_numeric(text: str) -> bool:
 # ---------------------------------------------------------------- functions (registered, one small class each)
 
 
-class Function:
+class Function(ABC):
     name: ClassVar[str]
     arity: ClassVar[tuple[int, int]]  # min, max number of arguments
 
+    @abstractmethod
     def call(self, arguments: tuple[Node, ...], scope: Scope) -> Value:
-        raise NotImplementedError
+        """The function's value for these (unevaluated) arguments."""
 
 
 FUNCTIONS: dict[str, Function] = {}
