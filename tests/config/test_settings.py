@@ -100,3 +100,10 @@ def test_readme_documents_every_setting() -> None:
     names = {str(field.validation_alias) for field in Settings.model_fields.values()}
     assert names - documented == set(), "settings missing from README's settings table"
     assert documented - names - {"TEST_DATABASE_URL"} == set(), "README documents settings that do not exist"
+
+
+def test_env_example_lists_every_setting() -> None:
+    example = (README.parent / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^# ([A-Z][A-Z0-9_]+)=", example, re.M))
+    names = {str(field.validation_alias) for field in Settings.model_fields.values()}
+    assert listed == names
