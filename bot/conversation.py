@@ -269,7 +269,7 @@ class _Turn:
         if any(isinstance(e, ExitRequested) for e in events):
             return await rights.safe_exit(self.s, participant, self.person, None)
         if not any(isinstance(e, ConsentGiven) for e in events):
-            return Outcome(self.replies(consultation, events, replace_ok=True))
+            return Outcome(self.replies(consultation, events))
         participant = await repo.get_or_create_participant(self.s, self.key, state.language)
         assert participant.id is not None and consultation.id is not None
         row = ConversationSession(
@@ -485,7 +485,7 @@ class _Turn:
         cipher, key_id = self.service.keys.encrypt(cleaned, answer_context(consultation.id, event.question_id))
         return repo.AnswerValue(event.question_id, text_cipher=cipher, key_id=key_id)
 
-    def replies(self, consultation: Consultation, events: list[Event], *, replace_ok: bool = True) -> list[Reply]:
+    def replies(self, consultation: Consultation, events: list[Event]) -> list[Reply]:
         out = []
         for event in events:
             if not isinstance(event, ShowMessage):
@@ -494,7 +494,7 @@ class _Turn:
                 tuple((b.label, f"{consultation.code}.{event.step_index}.{b.token}") for b in row)
                 for row in event.buttons
             )
-            out.append(Reply(event.text, keyboard, replace=event.replace and replace_ok))
+            out.append(Reply(event.text, keyboard, replace=event.replace))
         return out
 
 

@@ -72,7 +72,7 @@ def delete_prompt(language: str, has_data: bool) -> Outcome:
 async def delete_everything(s: AsyncSession, pseudonym: str, language: str) -> Outcome:
     report = await privacy_ops.erase_participant(s, pseudonym)
     if not report.found:
-        return Outcome([Reply(t(language, "Nothing is stored about you."))], callback_note="")
+        return Outcome([Reply(t(language, "Nothing is stored about you."))])
     text = t(
         language,
         "Done. Everything you gave has been deleted. If you open the link again, you will start afresh.",
