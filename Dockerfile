@@ -1,8 +1,17 @@
-# Production image: mirrors `make run` (install, compile catalogs, migrate, run). Settings come from the environment.
+# Production image: mirrors `make run` (install from the lock file, compile catalogs, migrate, run).
+# Settings come from the environment.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 VOICES_ENV=production VOICES_DATA_DIR=/data
 WORKDIR /app
+
+# Pango and fonts for the PDF reports (WeasyPrint).
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
+# Exact versions with checked hashes, the same as `make run` and `make test` install.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY bot ./bot
@@ -11,7 +20,7 @@ COPY storage ./storage
 COPY summaries ./summaries
 COPY config ./config
 COPY locales ./locales
-RUN pip install . && pybabel compile -d locales -D messages \
+RUN pybabel compile -d locales -D messages \
     && useradd --system --uid 10001 --home /app voices && mkdir -p /data && chown voices /data
 
 USER voices

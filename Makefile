@@ -2,21 +2,34 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LOCK   := requirements-dev.lock
+STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
 BABEL_KEYWORDS := --no-default-keywords -k t:2 -k tn:2,3
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links
 
-.PHONY: run test install lint typecheck pytest i18n-extract i18n-update i18n-compile flows-extract flows-update \
+.PHONY: run test install lock lock-upgrade lint typecheck pytest i18n-extract i18n-update i18n-compile flows-extract flows-update \
 	flows-merge db-upgrade bench clean
 
-$(STAMP): pyproject.toml
+# Everything is installed from the lock file only (exact versions, checked hashes, no resolution at install time).
+$(STAMP): $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## lock: resolve pyproject.toml into the two lock files, keeping every existing pin (after adding a dependency)
+lock: install
+	$(PIP_COMPILE) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
+
+## lock-upgrade: the monthly update: every pin to the newest version pyproject.toml allows (gate: make test)
+lock-upgrade: install
+	$(PIP_COMPILE) --upgrade -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 ## run: set everything up and run the bot (sandbox at http://127.0.0.1:8080/ when TELEGRAM_BOT_TOKEN is unset)
 run: install i18n-compile db-upgrade

@@ -118,7 +118,7 @@ def test_update_creates_catalogs_and_keeps_the_translations_the_yaml_has(flow_fi
     french = read(out / "fr" / "tiny.po")
     assert french.get("Other", context="kind.option.other").string == "Autre"  # type: ignore[union-attr]
     spanish = read(out / "es" / "tiny.po")
-    assert spanish.num_plurals == 2 and all(not m.string for m in spanish if m.id)
+    assert spanish.num_plurals == 3 and all(not m.string for m in spanish if m.id)
     assert all("(unchanged)" in x for x in update([flow_file], ["es"], out))
 
 
