@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import Application
 
 from bot.conversation import ConversationService
-from bot.sandbox import Emulator, create_sandbox_app
-from bot.telegram import build_application
+from bot.telegram import BotApplication, build_application
 from config.help_resources import HelpResources
 from config.i18n import check_catalogs
 from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Settings
@@ -32,7 +30,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 DEMO_CODE = "DEMO"
-APPLICATION_KEY = web.AppKey("application", Application)
+APPLICATION_KEY = web.AppKey[BotApplication]("application")
 SECRET_KEY = web.AppKey("webhook_secret", str)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
@@ -67,7 +65,7 @@ async def open_runtime(settings: Settings) -> Runtime:
     return Runtime(settings, database, service, library, help_resources)
 
 
-def create_webhook_app(application: Application, secret: str) -> web.Application:
+def create_webhook_app(application: BotApplication, secret: str) -> web.Application:
     """The webhook endpoint: checks Telegram's secret header (403 otherwise), then processes the update."""
     app = web.Application(client_max_size=1024 * 1024)
     app[APPLICATION_KEY] = application
@@ -150,6 +148,8 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runtime.database.dispose)
         if settings.sandbox:
+            from sandbox import Emulator, create_sandbox_app  # a development tool: only imported when used
+
             emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME)
             await stack.enter_async_context(
                 serve_site(create_sandbox_app(emulator), settings.sandbox_host, settings.sandbox_port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
@@ -49,6 +50,8 @@ from flows.events import Command
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = "voices_service"
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+"""Our Application: handlers take PTB's default context; its generic parameters add nothing here."""
 DELETE_BATCH = 100
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 COMMANDS = [
@@ -112,7 +115,7 @@ def parse_update(raw: JSONDict, bot: Bot) -> Update:
 
 def build_application(
     service: ConversationService, *, token: str, base_url: str, webhook_mode: bool = False
-) -> Application:
+) -> BotApplication:
     """The PTB Application, wired to the service. In webhook mode it has no Updater: we feed it."""
     bot = VoicesBot(
         token,
@@ -122,7 +125,7 @@ def build_application(
         request=HTTPXRequest(connection_pool_size=32),
         get_updates_request=HTTPXRequest(connection_pool_size=2),
     )
-    builder: ApplicationBuilder = Application.builder().bot(bot).post_init(_post_init)
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder().bot(bot).post_init(_post_init)
     if webhook_mode:
         builder = builder.updater(None)
     application = builder.build()
@@ -147,7 +150,7 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:
+async def _post_init(application: BotApplication) -> None:
     await application.bot.set_my_commands(COMMANDS)
 
 

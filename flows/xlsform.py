@@ -357,7 +357,9 @@ class _Importer:
             located = _locate(message, workbook)
             raise FlowError(f"{self.path}: pyxform refuses this form: {located}") from exc
 
-    def dealias(self, workbook: Any, default_name: str, settings: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    def dealias(
+        self, workbook: Any, default_name: str, settings: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         from pyxform import aliases, constants
         from pyxform.parsing.sheet_headers import dealias_and_group_headers
         from pyxform.question import MultipleChoiceQuestion
@@ -375,7 +377,7 @@ class _Importer:
             default_language=default_name,
             strip_whitespace=clean,
         )
-        choices: list[dict] = []
+        choices: list[dict[str, Any]] = []
         if workbook.choices:
             choices = list(
                 dealias_and_group_headers(
@@ -392,7 +394,7 @@ class _Importer:
 
     # ------------------------------------------------------------ classifying rows
 
-    def classify(self, survey: list[dict], raw_rows: list[dict]) -> None:
+    def classify(self, survey: list[dict[str, Any]], raw_rows: list[dict[str, Any]]) -> None:
         from tqdm import tqdm
 
         stack: list[Row] = []
@@ -573,7 +575,7 @@ class _Importer:
 
     # ------------------------------------------------------------ choices
 
-    def read_choices(self, rows: list[dict]) -> None:
+    def read_choices(self, rows: list[dict[str, Any]]) -> None:
         for choice in rows:
             list_name = choice.get("list name")
             if list_name is None or choice.get("name") is None:
@@ -1236,7 +1238,8 @@ def _yes_no(value: Any) -> bool | None:
 
     if value is None:
         return False
-    return aliases.yes_no.get(str(value).strip())
+    found: bool | None = aliases.yes_no.get(str(value).strip())
+    return found
 
 
 def _code_ok(code: str) -> bool:

@@ -1,7 +1,7 @@
 """Sandbox: a local Telegram Bot API emulator and web chat page for developing and testing the bot."""
 
-from bot.sandbox.app import EMULATOR_KEY, create_sandbox_app
-from bot.sandbox.emulator import (
+from sandbox.app import EMULATOR_KEY, create_sandbox_app
+from sandbox.emulator import (
     ApiError,
     CallbackAnswer,
     Emulator,

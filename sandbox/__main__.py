@@ -1,4 +1,4 @@
-"""Run the sandbox alone: ``python -m bot.sandbox --port 8080`` then point the bot at its /bot base URL."""
+"""Run the sandbox alone: ``python -m sandbox --port 8080`` then point the bot at its /bot base URL."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import logging
 
 from aiohttp import web
 
-from bot.sandbox.app import RedactingAccessLogger, create_sandbox_app
-from bot.sandbox.emulator import SANDBOX_TOKEN, Emulator
+from sandbox.app import RedactingAccessLogger, create_sandbox_app
+from sandbox.emulator import SANDBOX_TOKEN, Emulator
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments and serve the emulator and chat page until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m bot.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="bind address (keep it local)")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--token", default=SANDBOX_TOKEN, help="bot token the emulator accepts")

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from bot.sandbox.emulator import (
+from sandbox.emulator import (
     MEDIA_KINDS,
     ApiError,
     Emulator,

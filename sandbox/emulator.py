@@ -4,7 +4,7 @@
 semantics (update offsets, long polling, webhooks with retries, 48-hour delete window, text and
 callback_data limits, HTML/MarkdownV2 parsing) and Telegram's error descriptions. The ``user_*``
 methods act as Telegram users in private chats; the ``wait_*`` helpers let tests await the bot.
-HTTP transport lives in :mod:`bot.sandbox.app`; the only network use here is webhook delivery.
+HTTP transport lives in :mod:`sandbox.app`; the only network use here is webhook delivery.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import aiohttp
 
-from bot.sandbox.formatting import EntityParseError, UnsupportedParseMode, format_text, utf16_len
+from sandbox.formatting import EntityParseError, UnsupportedParseMode, format_text, utf16_len
 
 JsonDict = dict[str, Any]
 

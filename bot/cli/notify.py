@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
 
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from tqdm import tqdm
 
+from bot.cli.common import Commands
 from config.errors import ConfigError
 from config.settings import Settings
 from storage import privacy_ops
@@ -23,7 +23,7 @@ from storage.privacy import KeyRing
 log = logging.getLogger(__name__)
 
 
-def add_commands(commands: Any) -> None:
+def add_commands(commands: Commands) -> None:
     notify = commands.add_parser(
         "notify",
         help="send the results message to the participants who asked for it",

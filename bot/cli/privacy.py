@@ -9,18 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
 
+from bot.cli.common import Commands, open_database, print_table
 from config.help_resources import load_help_resources
 from config.settings import Settings, add_dev_data_key, new_data_key, next_key_id, parse_key_ring
 from storage import keys as key_ops
-from storage.database import Database
-from storage.migrate import upgrade
 from storage.privacy import KeyRing
 from storage.retention import PurgeReport, purge
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(commands: Commands) -> None:
     """Add the privacy commands to the `python -m bot` parser."""
     keys = commands.add_parser(
         "keys",
@@ -81,18 +79,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     help_cmd.set_defaults(handler=cmd_help_resources)
 
 
-async def _open(settings: Settings) -> Database:
-    database = Database(settings.sqlalchemy_url)
-    await upgrade(database)
-    return database
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    from bot.cli import print_table
-
-    print_table(header, rows)
-
-
 # ---- keys ----
 
 
@@ -100,7 +86,7 @@ def cmd_keys_status(args: argparse.Namespace, settings: Settings) -> int:
     ring = KeyRing(settings.secrets().keys)
 
     async def go() -> dict[str, key_ops.KeyUsage]:
-        database = await _open(settings)
+        database = await open_database(settings)
         try:
             async with database.reader() as session:
                 return await key_ops.key_usage(session)
@@ -108,7 +94,7 @@ def cmd_keys_status(args: argparse.Namespace, settings: Settings) -> int:
             await database.dispose()
 
     rows = key_ops.describe(asyncio.run(go()), ring)
-    _table(
+    print_table(
         ("key", "role", "answers", "opt-ins"),
         [(r["key_id"], r["role"], str(r["answers"]), str(r["opt_ins"])) for r in rows],
     )
@@ -147,7 +133,7 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     ring = KeyRing(settings.secrets().keys)
 
     async def go() -> key_ops.RotationReport:
-        database = await _open(settings)
+        database = await open_database(settings)
         try:
             return await key_ops.rotate(database, ring, batch_size=args.batch_size)
         finally:
@@ -175,7 +161,7 @@ def cmd_keys_retire(args: argparse.Namespace, settings: Settings) -> int:
     kid = args.key_id
 
     async def go() -> key_ops.KeyUsage:
-        database = await _open(settings)
+        database = await open_database(settings)
         try:
             async with database.reader() as session:
                 return (await key_ops.key_usage(session)).get(kid, key_ops.KeyUsage(kid))
@@ -210,7 +196,7 @@ def cmd_keys_retire(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> PurgeReport:
-        database = await _open(settings)
+        database = await open_database(settings)
         try:
             return await purge(database, dry_run=args.dry_run)
         finally:

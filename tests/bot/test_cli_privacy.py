@@ -112,8 +112,8 @@ def test_development_rotation_status_and_retirement(tmp_path: Path) -> None:
     assert [kid for kid, _ in parse_key_ring(secrets["data_keys"])] == ["k2", "k1"]
     assert (tmp_path / "data" / "dev-secrets.json").stat().st_mode & 0o777 == 0o600
 
-    status = cli(tmp_path, "keys", "status").stdout
-    assert re.search(r"k2\s+active\s+3\s+0", status) and re.search(r"k1\s+decrypts\s+0\s+0", status)
+    listing = cli(tmp_path, "keys", "status").stdout
+    assert re.search(r"k2\s+active\s+3\s+0", listing) and re.search(r"k1\s+decrypts\s+0\s+0", listing)
     retired = cli(tmp_path, "keys", "retire", "k1")
     assert retired.returncode == 0 and "No value uses k1: it can be removed from" in retired.stdout
     assert "Every value already uses the active key k2." in cli(tmp_path, "keys", "rotate").stdout

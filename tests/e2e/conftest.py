@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from telegram.ext import Application
 
 from bot.conversation import ConversationService
-from bot.sandbox import Emulator, SandboxMessage, SandboxUser, create_sandbox_app
-from bot.telegram import build_application
+from bot.telegram import BotApplication, build_application
 from config.help_resources import HelpResources
 from config.settings import SANDBOX_TOKEN, Secrets
 from flows.loader import FlowLibrary, shipped_library
+from sandbox import Emulator, SandboxMessage, SandboxUser, create_sandbox_app
 from storage import repository as repo
 from storage.database import Database
 
@@ -32,7 +31,7 @@ class Harness:
     database: Database
     secrets: Secrets
     library: FlowLibrary = field(default_factory=shipped_library)
-    application: Application | None = None  # type: ignore[type-arg]
+    application: BotApplication | None = None
     help_resources: HelpResources | None = None
 
     @property

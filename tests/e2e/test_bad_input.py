@@ -7,12 +7,13 @@ import time
 import pytest
 from sqlmodel import select
 
+from sandbox import SandboxMessage, SandboxUser
 from storage import repository as repo
 from storage.models import Answer, ConversationSession, ProcessedUpdate
 from tests.e2e.conftest import CODE, Harness, labels
 
 
-async def at_group_question(h: Harness, language: str = "en") -> tuple[object, object]:
+async def at_group_question(h: Harness, language: str = "en") -> tuple[SandboxUser, SandboxMessage]:
     user = h.user(language=language)
     [consent] = await h.send(user, f"/start {CODE}")
     group = await h.agree(user, consent)
@@ -23,10 +24,10 @@ async def at_group_question(h: Harness, language: str = "en") -> tuple[object, o
 async def test_media_gets_a_kind_note_and_the_same_question(harness: Harness, kind: str) -> None:
     h = harness
     user, group = await at_group_question(h)
-    h.emulator.user_sends(user, kind)  # type: ignore[arg-type]
-    note, again = await h.emulator.wait_for_bot_messages(user.id, 2)  # type: ignore[attr-defined]
+    h.emulator.user_sends(user, kind)
+    note, again = await h.emulator.wait_for_bot_messages(user.id, 2)
     assert note.text == "Sorry, I can only read text and buttons here."
-    assert again.text == group.text and labels(again) == labels(group)  # type: ignore[attr-defined]
+    assert again.text == group.text and labels(again) == labels(group)
     downloads = [c for c in h.emulator.api_calls if c.method.lower() == "getfile"]
     assert downloads == []
     async with h.database.reader() as session:
@@ -38,34 +39,34 @@ async def test_media_gets_a_kind_note_and_the_same_question(harness: Harness, ki
 async def test_text_that_matches_no_option_reasks_with_buttons(harness: Harness) -> None:
     h = harness
     user, group = await at_group_question(h)
-    note, again = await h.send(user, "banana", expect=2)  # type: ignore[arg-type]
+    note, again = await h.send(user, "banana", expect=2)
     assert note.text == "Please choose one of the buttons below, or type its number."
-    assert labels(again) == labels(group)  # type: ignore[arg-type]
+    assert labels(again) == labels(group)
 
 
 async def test_whitespace_text_reasks_a_free_text_question(harness: Harness) -> None:
     h = harness
     user, msg = await at_group_question(h)
     for _ in range(5):
-        [msg] = await h.press(user, msg, "Skip")  # type: ignore[arg-type]
-    assert msg.text and msg.text.startswith("What is the one thing")  # type: ignore[attr-defined]
-    note, again = await h.send_raw_text(user, " \u200b \n \u2060 ", expect=2)  # type: ignore[arg-type]
+        [msg] = await h.press(user, msg, "Skip")
+    assert msg.text and msg.text.startswith("What is the one thing")
+    note, again = await h.send_raw_text(user, " \u200b \n \u2060 ", expect=2)
     assert note.text == "Please write your answer, or press “Skip”."
-    assert again.text == msg.text  # type: ignore[attr-defined]
+    assert again.text == msg.text
 
 
 async def test_stale_button_is_acknowledged_and_changes_nothing(harness: Harness) -> None:
     h = harness
     user, group = await at_group_question(h)
-    [awareness] = await h.press(user, group, "A community member")  # type: ignore[arg-type]
-    h.emulator.mark(user.id)  # type: ignore[attr-defined]
-    data = group.buttons[1]["callback_data"]  # type: ignore[attr-defined]
-    note = await h.press_and_get_answer(user, group, data)  # type: ignore[arg-type]
+    [awareness] = await h.press(user, group, "A community member")
+    h.emulator.mark(user.id)
+    data = group.buttons[1]["callback_data"]
+    note = await h.press_and_get_answer(user, group, data)
     assert note == "This button belongs to an earlier question."
-    forged = await h.press_and_get_answer(user, group, "not-our-data")  # type: ignore[arg-type]
+    forged = await h.press_and_get_answer(user, group, "not-our-data")
     assert forged == "This button belongs to an earlier question."
     # nothing new was sent and the answer stands
-    [priorities] = await h.press(user, awareness, "No, never")  # type: ignore[arg-type]
+    [priorities] = await h.press(user, awareness, "No, never")
     assert priorities.text and priorities.text.startswith("What should the plan do first?")
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
@@ -106,19 +107,19 @@ async def test_the_same_update_twice_is_processed_once(harness: Harness) -> None
         "message": {
             "message_id": 9_000,
             "date": int(time.time()),
-            "chat": {"id": user.id, "type": "private", "first_name": "Amina"},  # type: ignore[attr-defined]
-            "from": {"id": user.id, "is_bot": False, "first_name": "Amina"},  # type: ignore[attr-defined]
+            "chat": {"id": user.id, "type": "private", "first_name": "Amina"},
+            "from": {"id": user.id, "is_bot": False, "first_name": "Amina"},
             "text": "1",
         },
     }
     h.emulator.inject_update(payload)
     h.emulator.inject_update(payload)  # a webhook retry / replay of the same update_id
-    [awareness] = await h.emulator.wait_for_bot_messages(user.id, 1)  # type: ignore[attr-defined]
+    [awareness] = await h.emulator.wait_for_bot_messages(user.id, 1)
     assert awareness.text and awareness.text.startswith("Have you heard")
     await h.emulator.wait_until(lambda: not h.emulator.pending_updates())
     # a sentinel: /help is answered; had the duplicate been processed, 'awareness' would have been answered
     # with "1" and a third question would have arrived before the help text
-    [help_text] = await h.send(user, "/help")  # type: ignore[arg-type]
+    [help_text] = await h.send(user, "/help")
     assert help_text.text and "/stop" in help_text.text
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
@@ -131,9 +132,9 @@ async def test_ten_thousand_characters_are_kept_up_to_the_limit(harness: Harness
     h = harness
     user, msg = await at_group_question(h)
     for _ in range(5):
-        [msg] = await h.press(user, msg, "Skip")  # type: ignore[arg-type]
+        [msg] = await h.press(user, msg, "Skip")
     long_text = ("word " * 2000)[:4096]  # Telegram itself cuts user messages at 4096 characters
-    note, thanks = await h.send(user, long_text, expect=2)  # type: ignore[arg-type]
+    note, thanks = await h.send(user, long_text, expect=2)
     assert note.text and "first 2,000 characters" in note.text
     assert thanks.text and thanks.text.startswith("Thank you.")
     async with h.database.reader() as session:
@@ -145,7 +146,8 @@ async def test_ten_thousand_characters_through_the_service(harness: Harness) -> 
     """Telegram never delivers more than 4096 characters, but our code must not depend on that."""
     from bot.conversation import Begin, Person, Press, Said
 
-    service = harness.application.bot_data["voices_service"]  # type: ignore[union-attr]
+    assert harness.application is not None
+    service = harness.application.bot_data["voices_service"]
     person = Person(user_id=4242)
     await service.handle(None, person, Begin(CODE))
     await service.handle(None, person, Press(f"{CODE}.0.y"))
@@ -159,9 +161,9 @@ async def test_ten_thousand_characters_through_the_service(harness: Harness) -> 
 async def test_restart_mid_conversation_continues_at_the_same_question(harness: Harness) -> None:
     h = harness
     user, group = await at_group_question(h)
-    [awareness] = await h.press(user, group, "Other")  # type: ignore[arg-type]
+    [awareness] = await h.press(user, group, "Other")
     await h.restart_bot()  # the process dies and comes back; state lives in the database
-    [priorities] = await h.press(user, awareness, "I have heard of it")  # type: ignore[arg-type]
+    [priorities] = await h.press(user, awareness, "I have heard of it")
     assert priorities.text and priorities.text.startswith("What should the plan do first?")
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
@@ -171,9 +173,9 @@ async def test_restart_mid_conversation_continues_at_the_same_question(harness: 
 async def test_unknown_command_explains_and_reasks(harness: Harness) -> None:
     h = harness
     user, group = await at_group_question(h)
-    note, again = await h.send(user, "/frobnicate", expect=2)  # type: ignore[arg-type]
+    note, again = await h.send(user, "/frobnicate", expect=2)
     assert note.text == "Sorry, I can only read text and buttons here."
-    assert again.text == group.text  # type: ignore[attr-defined]
+    assert again.text == group.text
 
 
 async def test_group_chats_are_ignored(harness: Harness) -> None:
@@ -204,9 +206,9 @@ async def test_a_consultation_closed_mid_way_takes_no_more_answers_but_exit_stil
         consultation = await repo.consultation_by_code(session, CODE)
         assert consultation is not None
         await repo.close_consultation(session, consultation)
-    [closed] = await h.press(user, group, "Other")  # type: ignore[arg-type]
+    [closed] = await h.press(user, group, "Other")
     assert closed.text and closed.text.startswith("This consultation has closed")
     async with h.database.reader() as session:
         assert "group" not in {a.question_id for a in (await session.exec(select(Answer))).all()}
-    h.emulator.user_presses_button(user, group.message_id, "Exit and clear chat")  # type: ignore[arg-type, attr-defined]
-    await h.emulator.wait_until(lambda: h.emulator.chat(user.id) == [])  # type: ignore[attr-defined]
+    h.emulator.user_presses_button(user, group.message_id, "Exit and clear chat")
+    await h.emulator.wait_until(lambda: h.emulator.chat(user.id) == [])

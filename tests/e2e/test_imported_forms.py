@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.sandbox import SandboxMessage, SandboxUser
 from config.errors import FlowError
 from flows.loader import FlowLibrary, parse_flow
 from flows.schema import FlowDefinition
+from sandbox import SandboxMessage, SandboxUser
 from storage import repository as repo
 from storage.models import Answer, ConversationSession
 from tests.e2e.conftest import Harness
@@ -95,7 +95,7 @@ async def walk(h: Harness, user: SandboxUser, flow: FlowDefinition) -> list[str]
         elif step.type == "multiple_choice" and options and attempts == 0:
             h.emulator.user_presses(user, message.message_id, options[0])
             await h.emulator.wait_until(
-                lambda m=message: "✅" in str(h.emulator.message(user.id, m.message_id).buttons),  # type: ignore[union-attr]
+                lambda m=message: "✅" in str(getattr(h.emulator.message(user.id, m.message_id), "buttons", "")),  # type: ignore[misc]
                 10.0,
                 chat_id=user.id,
             )

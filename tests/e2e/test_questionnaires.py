@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlmodel import col, select, update
 
 from flows.loader import FlowLibrary, parse_flow, shipped_library
+from sandbox import SandboxMessage, SandboxUser
 from storage import repository as repo
 from storage.models import Answer, ConversationSession
 from tests.e2e.conftest import CODE, Harness, labels
@@ -18,51 +19,49 @@ async def answers(h: Harness) -> dict[str, str | None]:
     return {a.question_id: ("<skipped>" if a.skipped else a.choice_codes or "<text>") for a in rows}
 
 
-async def consented(h: Harness, code: str = CODE, **user: str) -> tuple[object, object]:
-    person = h.user(**user)  # type: ignore[arg-type]
+async def consented(h: Harness, code: str = CODE, **user: str) -> tuple[SandboxUser, SandboxMessage]:
+    person = h.user(**user)
     [consent] = await h.send(person, f"/start {code}")
-    first = await h.agree(person, consent)  # type: ignore[arg-type]
+    first = await h.agree(person, consent)
     return person, first
 
 
 async def test_back_lets_a_participant_change_an_answer(harness: Harness) -> None:
     h = harness
     user, group = await consented(h)
-    [awareness] = await h.press(user, group, "Other")  # type: ignore[arg-type]
-    going, again = await h.send(user, "/back", expect=2)  # type: ignore[arg-type]
+    [awareness] = await h.press(user, group, "Other")
+    going, again = await h.send(user, "/back", expect=2)
     assert going.text == "Going back to the previous question."
-    assert again.text == group.text  # type: ignore[attr-defined]
-    [awareness2] = await h.press(user, again, "A family member")  # type: ignore[arg-type]
-    assert awareness2.text == awareness.text  # type: ignore[attr-defined]
+    assert again.text == group.text
+    [awareness2] = await h.press(user, again, "A family member")
+    assert awareness2.text == awareness.text
     assert (await answers(h))["group"] == "family_member"
     # back to the group question, then the age band, then there is nothing earlier (consent is not a question)
-    await h.send(user, "/back", expect=2)  # type: ignore[arg-type]
-    _, age = await h.send(user, "/back", expect=2)  # type: ignore[arg-type]
+    await h.send(user, "/back", expect=2)
+    _, age = await h.send(user, "/back", expect=2)
     assert age.text == "How old are you?"
-    note, same = await h.send(user, "/back", expect=2)  # type: ignore[arg-type]
+    note, same = await h.send(user, "/back", expect=2)
     assert note.text == "There is no earlier question." and same.text == age.text
 
 
 async def test_pause_and_resume(harness: Harness) -> None:
     h = harness
     user, group = await consented(h)
-    [paused] = await h.send(user, "/pause")  # type: ignore[arg-type]
+    [paused] = await h.send(user, "/pause")
     assert paused.text and "/resume" in paused.text
-    welcome, again = await h.send(user, "/resume", expect=2)  # type: ignore[arg-type]
-    assert welcome.text and welcome.text.startswith("Welcome back") and again.text == group.text  # type: ignore[attr-defined]
+    welcome, again = await h.send(user, "/resume", expect=2)
+    assert welcome.text and welcome.text.startswith("Welcome back") and again.text == group.text
 
 
 async def test_an_idle_session_expires_and_says_so_when_the_person_returns(harness: Harness) -> None:
     h = harness
     user, group = await consented(h)
-    await h.press(user, group, "Other")  # type: ignore[arg-type]
+    await h.press(user, group, "Other")
     async with h.database.transaction() as session:
-        await session.exec(
-            update(ConversationSession).values(updated_at=repo.now() - timedelta(hours=73))  # type: ignore[call-overload]
-        )
-    [closed] = await h.send(user, "hello")  # type: ignore[arg-type]
+        await session.exec(update(ConversationSession).values(updated_at=repo.now() - timedelta(hours=73)))
+    [closed] = await h.send(user, "hello")
     assert closed.text and "quiet for more than 72 hours" in closed.text and "answers so far are kept" in closed.text
-    welcome, again = await h.send(user, "/start", expect=2)  # type: ignore[arg-type]
+    welcome, again = await h.send(user, "/start", expect=2)
     assert again.text and again.text.startswith("Have you heard")
     assert (await answers(h))["group"] == "other"
 
@@ -82,21 +81,21 @@ async def test_cso_review_branches_on_chosen_areas_and_validates(harness: Harnes
             default_language="en",
         )
     user, group = await consented(h, "REVIEW1")
-    [areas] = await h.press(user, group, "Staff of an organisation")  # type: ignore[arg-type]
-    await h.press(user, areas, "Justice and law enforcement", expect=0)  # type: ignore[arg-type]
+    [areas] = await h.press(user, group, "Staff of an organisation")
+    await h.press(user, areas, "Justice and law enforcement", expect=0)
     await h.emulator.wait_until(
         lambda: any(label.startswith("✅") for label in labels(h.emulator.message(user.id, areas.message_id)))
-    )  # type: ignore[attr-defined]
-    section, rating = await h.press(user, areas, "Done", expect=2)  # type: ignore[arg-type]
+    )
+    section, rating = await h.press(user, areas, "Done", expect=2)
     assert section.text == "— Justice and law enforcement —"
     assert rating.text and rating.text.startswith("Justice and law enforcement: how much progress")
     assert labels(rating)[:5] == ["1", "2", "3", "4", "5"]
-    note, again = await h.send(user, "9", expect=2)  # type: ignore[arg-type]
+    note, again = await h.send(user, "9", expect=2)
     assert "type its number" in (note.text or "") and again.text == rating.text
-    [evidence] = await h.press(user, rating, "4")  # type: ignore[arg-type]
-    [survivors] = await h.send(user, "A new anti-trafficking law was passed.")  # type: ignore[arg-type]
-    [recommendation] = await h.press(user, survivors, "No")  # type: ignore[arg-type]
-    [budget] = await h.press(user, recommendation, "Skip")  # type: ignore[arg-type]
+    [evidence] = await h.press(user, rating, "4")
+    [survivors] = await h.send(user, "A new anti-trafficking law was passed.")
+    [recommendation] = await h.press(user, survivors, "No")
+    [budget] = await h.press(user, recommendation, "Skip")
     assert budget.text and budget.text.startswith("Is there enough money")  # the other four areas were passed
     stored = await answers(h)
     assert stored["areas"] == "justice" and stored["justice_progress"] == "4" and stored["justice_survivors"] == "no"
@@ -138,11 +137,14 @@ async def test_long_option_lists_are_paged(harness: Harness) -> None:
             default_language="en",
         )
     user, question = await consented(h, "LONG1")
-    assert "District 10" in labels(question) and "District 11" not in labels(question)  # type: ignore[arg-type]
-    assert all(len(row) <= 8 for row in question.reply_markup["inline_keyboard"])  # type: ignore[attr-defined]
-    await h.press(user, question, "More ▶", expect=0)  # type: ignore[arg-type]
-    await h.emulator.wait_until(lambda: "District 11" in labels(h.emulator.message(user.id, question.message_id)))  # type: ignore[attr-defined]
-    [thanks] = await h.press(user, h.emulator.message(user.id, question.message_id), "District 13")  # type: ignore[arg-type, attr-defined]
+    assert "District 10" in labels(question) and "District 11" not in labels(question)
+    assert question.reply_markup is not None
+    assert all(len(row) <= 8 for row in question.reply_markup["inline_keyboard"])
+    await h.press(user, question, "More ▶", expect=0)
+    await h.emulator.wait_until(lambda: "District 11" in labels(h.emulator.message(user.id, question.message_id)))
+    paged = h.emulator.message(user.id, question.message_id)
+    assert paged is not None
+    [thanks] = await h.press(user, paged, "District 13")
     assert thanks.text == "Thanks."
     assert (await answers(h))["district"] == "d13"
 
@@ -170,10 +172,10 @@ async def test_people_already_answering_finish_on_the_version_they_started(harne
         assert consultation is not None
         consultation.flow_version = 2  # what `consultation upgrade-flow` does
         session.add(consultation)
-    [awareness] = await h.press(early, group, "Other")  # type: ignore[arg-type]
+    [awareness] = await h.press(early, group, "Other")
     assert awareness.text and awareness.text.startswith("Have you heard")  # still version 1
     late, group2 = await consented(h)
-    [priorities] = await h.press(late, group2, "Other")  # type: ignore[arg-type]
+    [priorities] = await h.press(late, group2, "Other")
     assert priorities.text and priorities.text.startswith("What should the plan do first?")  # version 2
     async with h.database.reader() as session:
         versions = sorted((await session.exec(select(col(ConversationSession.flow_version)))).all())

@@ -19,7 +19,7 @@ async def table_counts(h: Harness) -> dict[str, int]:
     counts = {}
     async with h.database.reader() as session:
         for model in (Participant, ConversationSession, Answer, ConsentRecord, SentMessage, ResultsOptIn):
-            counts[model.__tablename__] = len((await session.exec(select(model))).all())  # type: ignore[attr-defined]
+            counts[model.__tablename__] = len((await session.exec(select(model))).all())
     return counts
 
 
@@ -177,11 +177,9 @@ async def test_canary_no_identity_or_plaintext_anywhere(harness: Harness, caplog
         for _ in range(4):
             [msg] = await h.press(person, msg, str(msg.buttons[-2]["text"]))  # Skip
         await h.send(person, "/back", expect=2)
-        [msg] = await h.press(
-            person,
-            h.emulator.last_bot_message(person.id),
-            str(h.emulator.last_bot_message(person.id).buttons[-2]["text"]),
-        )  # type: ignore[union-attr]
+        last = h.emulator.last_bot_message(person.id)
+        assert last is not None
+        [msg] = await h.press(person, last, str(last.buttons[-2]["text"]))
         [msg] = await h.press(person, msg, str(msg.buttons[-2]["text"]))
         await h.send(person, "quokkablueberry: call +254 712 345 678 or canary.person@example.org")
         await h.emulator.wait_for_bot_messages(person.id, 0)
@@ -211,7 +209,7 @@ async def test_canary_no_identity_or_plaintext_anywhere(harness: Harness, caplog
 async def test_results_message_reaches_only_those_who_asked_once(harness: Harness) -> None:
     from telegram import Bot
 
-    from bot.cli_results import send_results
+    from bot.cli.notify import send_results
     from config.settings import SANDBOX_TOKEN
     from storage.privacy import KeyRing
 

@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from bot.conversation import ConversationService
 from bot.runners import SECRET_HEADER, WEBHOOK_PATH, create_webhook_app
-from bot.sandbox import Emulator, create_sandbox_app
 from bot.telegram import build_application
 from config.settings import SANDBOX_TOKEN, Secrets
 from flows.loader import shipped_library
+from sandbox import Emulator, create_sandbox_app
 from storage.database import Database
 from storage.models import Answer
 from tests.e2e.conftest import CODE, Harness, labels

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 import pytest
 
@@ -57,7 +58,7 @@ def agreed(engine: Engine, lang: str = "en") -> SessionState:
     return state
 
 
-def answers(events: list[object]) -> list[AnswerRecorded]:
+def answers(events: Sequence[object]) -> list[AnswerRecorded]:
     return [e for e in events if isinstance(e, AnswerRecorded)]
 
 
@@ -87,7 +88,12 @@ def test_declining_consent_ends_and_records_nothing(engine: Engine) -> None:
 
 
 def test_choice_by_button_by_label_and_by_number(engine: Engine) -> None:
-    for given, code in [(ChoiceInput(1, "1"), "blue"), (TextInput("  bLuE "), "blue"), (TextInput("1"), "red")]:
+    cases: list[tuple[ChoiceInput | TextInput, str]] = [
+        (ChoiceInput(1, "1"), "blue"),
+        (TextInput("  bLuE "), "blue"),
+        (TextInput("1"), "red"),
+    ]
+    for given, code in cases:
         state = agreed(engine)
         [answer] = answers(engine.handle(state, given))
         assert answer.codes == (code,)
@@ -98,7 +104,7 @@ def test_unmatched_text_reasks_with_the_buttons(engine: Engine) -> None:
     state = agreed(engine)
     events = engine.handle(state, TextInput("purple"))
     assert state.state == "color" and not answers(events)
-    assert "choose one of the buttons" in events[0].text  # type: ignore[union-attr]
+    assert isinstance(events[0], ShowMessage) and "choose one of the buttons" in events[0].text
     assert isinstance(events[1], ShowMessage) and events[1].buttons
 
 
@@ -160,7 +166,7 @@ def test_stale_button_changes_nothing(engine: Engine) -> None:
 def test_unsupported_input_explains_and_reasks(engine: Engine) -> None:
     state = agreed(engine)
     events = engine.handle(state, UnsupportedInput("sticker"))
-    assert "only read text and buttons" in events[0].text  # type: ignore[union-attr]
+    assert isinstance(events[0], ShowMessage) and "only read text and buttons" in events[0].text
     assert events[1] == engine.prompt(state)
     assert state.state == "color"
 

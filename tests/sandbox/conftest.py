@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from telegram import Bot
 
-from bot.sandbox import Emulator, SandboxUser, create_sandbox_app
+from sandbox import Emulator, SandboxUser, create_sandbox_app
 
 TOKEN = "123456:SANDBOX-TEST"
 

@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestServer
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 
-from bot.sandbox import Emulator, SandboxError, SandboxUser
-from bot.sandbox.emulator import MEDIA_KINDS
+from sandbox import Emulator, SandboxError, SandboxUser
+from sandbox.emulator import MEDIA_KINDS
 
 from .conftest import TOKEN, telegram_error
 

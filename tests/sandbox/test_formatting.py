@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.formatting import EntityParseError, format_text, parse_html, parse_markdown_v2, utf16_len
+from sandbox.formatting import EntityParseError, format_text, parse_html, parse_markdown_v2, utf16_len
 
 
 def test_html_entities_and_nesting() -> None:

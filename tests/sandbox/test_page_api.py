@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.sandbox import Emulator
+from sandbox import Emulator
 
 
 async def test_index_and_static_assets(client: TestClient[web.Request, web.Application]) -> None:

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from telegram import Bot
 from telegram.error import BadRequest, Conflict
 
-from bot.sandbox import ApiError, Emulator, SandboxUser
+from sandbox import ApiError, Emulator, SandboxUser
 
 from .conftest import telegram_error
 

@@ -52,7 +52,7 @@ async def make_session(database: Database, consultation_id: int, pseudonym: str 
 
 async def test_migrations_match_the_models(database: Database) -> None:
     def tables(connection: object) -> set[str]:
-        return set(inspect(connection).get_table_names())  # type: ignore[arg-type]
+        return set(inspect(connection).get_table_names())
 
     async with database.engine.connect() as connection:
         found = await connection.run_sync(tables)
@@ -115,11 +115,11 @@ async def test_answer_upsert_replaces_and_needs_consent(database: Database) -> N
     ]
     other = await make_session(database, consultation_id, pseudonym="q" * 64)
     async with database.transaction() as session:
-        from sqlmodel import delete
+        from sqlmodel import col, delete
 
         from storage.models import ConsentRecord
 
-        await session.exec(delete(ConsentRecord).where(ConsentRecord.participant_id == other.participant_id))  # type: ignore[call-overload]
+        await session.exec(delete(ConsentRecord).where(col(ConsentRecord.participant_id) == other.participant_id))
     with pytest.raises(StorageError, match="without a consent record"):
         async with database.transaction() as session:
             await repo.upsert_answer(session, other, repo.AnswerValue("group", codes=("other",)))
