@@ -52,7 +52,7 @@ db-upgrade: install
 	$(BIN)/python -m bot db upgrade
 
 i18n-extract: install
-	$(BIN)/pybabel extract -F locales/babel.cfg $(BABEL_KEYWORDS) --sort-by-file --project "Voices 8.7" \
+	$(BIN)/pybabel extract -F locales/babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --project "Voices 8.7" \
 		--msgid-bugs-address "" -o locales/messages.pot .
 
 i18n-update: i18n-extract
