@@ -20,6 +20,7 @@ from storage.models import (
     ConsentRecord,
     Consultation,
     ConversationSession,
+    Invite,
     Participant,
     ProcessedUpdate,
 )
@@ -59,9 +60,11 @@ async def create_consultation(
     code: str | None = None,
     retention_days: int = 180,
 ) -> Consultation:
-    chosen = code or new_code()
+    chosen = (code or new_code()).upper()
     if await consultation_by_code(session, chosen) is not None:
         raise StorageError(f"a consultation with code {chosen!r} already exists")
+    if (await session.exec(select(Invite).where(Invite.code == chosen))).first() is not None:
+        raise StorageError(f"an invite with code {chosen!r} already exists")
     consultation = Consultation(
         code=chosen,
         title=title,
@@ -77,11 +80,19 @@ async def create_consultation(
     )
     session.add(consultation)
     await session.flush()
+    if consultation.id is None:
+        raise StorageError("the database gave the new consultation no id")
+    # its own code is its first invite (the channel "default"); more can be added per channel
+    first = Invite(consultation_id=consultation.id, code=chosen, label="default", created_at=consultation.created_at)
+    session.add(first)
+    await session.flush()
     return consultation
 
 
 async def consultation_by_code(session: AsyncSession, code: str) -> Consultation | None:
-    result = await session.exec(select(Consultation).where(Consultation.code == code))
+    """A consultation by its own code (case-insensitive). Participants' /start goes through
+    `storage.invites.consultation_for_invite` instead, which also knows the channel and revocation."""
+    result = await session.exec(select(Consultation).where(Consultation.code == code.strip().upper()))
     return result.first()
 
 
