@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,15 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+
+SCRUB = "voices_scrub"
+"""Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
+write-ahead log is checkpointed and truncated, so no copy of the erased rows stays on disk."""
+
+
+def request_scrub(session: AsyncSession) -> None:
+    """Ask for the erased data's old copies to be scrubbed from disk once this transaction commits."""
+    session.info[SCRUB] = True
 
 
 class Database:
@@ -31,7 +41,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
@@ -47,8 +57,11 @@ class Database:
     async def transaction(self, lock_key: str | None = None) -> AsyncIterator[AsyncSession]:
         """A session in one transaction, committed on success; `lock_key` serialises one participant."""
         if self.dialect == "sqlite":
-            async with self._sqlite_write_lock, self._sessions() as session, session.begin():
-                yield session
+            async with self._sqlite_write_lock, self._sessions() as session:
+                async with session.begin():
+                    yield session
+                if session.info.pop(SCRUB, False):
+                    await self._checkpoint()
             return
         async with self._sessions() as session, session.begin():
             if lock_key is not None:
@@ -61,6 +74,12 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    async def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and truncate it. With `secure_delete`, deleted rows
+        are overwritten in the database file; the log held their old pages until now."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -68,6 +87,14 @@ class Database:
 def advisory_key(value: str) -> int:
     """A signed 64-bit key for pg_advisory_xact_lock derived from a pseudonym."""
     return int.from_bytes(hashlib.sha256(value.encode()).digest()[:8], "big", signed=True)
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600) before SQLite opens it: its write-ahead log and
+    shared-memory files take the same permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

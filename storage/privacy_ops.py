@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+from storage.database import request_scrub
 from storage.models import (
     Answer,
     ConsentRecord,
@@ -119,6 +120,7 @@ async def erase_participant(session: AsyncSession, pseudonym: str) -> ErasureRep
     messages = await session.exec(delete(SentMessage).where(col(SentMessage.participant_id) == pid))
     opt_ins = await session.exec(delete(ResultsOptIn).where(col(ResultsOptIn.participant_id) == pid))
     await session.exec(delete(Participant).where(col(Participant.id) == pid))
+    request_scrub(session)
     return ErasureReport(
         found=True,
         answers=int(answers.rowcount),
