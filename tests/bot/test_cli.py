@@ -103,6 +103,8 @@ def test_bot_username_setting_shapes_the_link(tmp_path: Path) -> None:
         (["--flow", "nope", "--country", "KE", "--title", "t"], "no flow named 'nope'"),
         (["--flow", "roadmap_feedback", "--country", "XX", "--title", "t"], "not an ISO 3166 alpha-2"),
         (["--flow", "roadmap_feedback", "--country", "KE", "--title", "t", "--languages", "de"], "has no text in de"),
+        (["--flow", "roadmap_feedback", "--country", "KE", "--title", "t", "--retention-days", "-5"], "1 to 3650 days"),
+        (["--flow", "roadmap_feedback", "--country", "KE", "--title", "  "], "a title of 1 to 200 characters"),
     ],
 )
 def test_create_refuses_bad_input_clearly(tmp_path: Path, args: list[str], message: str) -> None:
