@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
 
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 SCRUB = "voices_scrub"
 """Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
 write-ahead log is checkpointed and truncated, so no copy of the erased rows stays on disk."""
@@ -32,11 +35,24 @@ class Database:
     """One engine per process. `transaction(lock_key=...)` is the unit of work for one update."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StorageError(
+                "DATABASE_URL is not a database URL; use sqlite+aiosqlite:///path/to/file.db or "
+                "postgresql+asyncpg://user@host:5432/db"
+            ) from exc
         self.url = url
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
             raise StorageError(f"DATABASE_URL: unsupported database {self.dialect!r} (use sqlite or postgresql)")
+        driver = parsed.get_driver_name()
+        wanted = ASYNC_DRIVERS[self.dialect]
+        if driver != wanted:
+            raise StorageError(
+                f"DATABASE_URL: {self.dialect} needs the asynchronous driver {wanted}: "
+                f"write {self.dialect}+{wanted}://... instead of {parsed.drivername}://..."
+            )
         # hide_parameters: SQL errors and logs never carry values (pseudonyms, ciphertexts).
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
@@ -104,3 +120,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def explain(error: BaseException, url: str | None = None) -> str | None:
+    """One line an operator can act on for a database failure (unreachable server, missing database, refused
+    login), or None when `error` is not one. Never the SQL or its parameters."""
+    where = ""
+    if url:
+        try:
+            parsed = make_url(url)
+            where = f" at {parsed.host or 'localhost'}:{parsed.port or 5432}" if parsed.host else f" {parsed.database}"
+        except ArgumentError:
+            where = ""
+    text = str(getattr(error, "orig", None) or error)
+    if isinstance(error, ConnectionRefusedError | socket.gaierror | TimeoutError):
+        return f"cannot reach the database{where} ({type(error).__name__}); is it running? Check DATABASE_URL"
+    if isinstance(error, DBAPIError | OperationalError):
+        if "does not exist" in text and "database" in text:
+            name = make_url(url).database if url else "it"
+            return f"the database {name!r} does not exist{where}: create it (e.g. createdb {name}) or fix DATABASE_URL"
+        if "password authentication failed" in text or ("role" in text and "does not exist" in text):
+            return f"the database{where} refused the login: check the user and password in DATABASE_URL"
+        if "unable to open database file" in text:
+            return f"cannot open the SQLite file{where}: check that its folder exists and is writable"
+        return f"the database{where} failed: {type(getattr(error, 'orig', None) or error).__name__}"
+    return None
