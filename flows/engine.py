@@ -93,7 +93,14 @@ class Engine:
         return self._steps[state.state].step
 
     def context(self, state: SessionState) -> StepContext:
-        return self.context_at(self._steps[state.state], state)
+        compiled = self._steps[state.state]
+        return StepContext(
+            state.language,
+            compiled.index,
+            self.max_text_length,
+            skippable=not compiled.step.required,
+            choice_filter=compiled.choice_filter,
+        )
 
     def prompt(self, state: SessionState) -> ShowMessage:
         compiled = self._steps[state.state]
@@ -301,7 +308,9 @@ class Engine:
             if not holds:
                 return False
         if compiled.choice_filter is not None:
-            ctx = self.context_at(compiled, state)
+            ctx = StepContext(
+                state.language, compiled.index, self.max_text_length, choice_filter=compiled.choice_filter
+            )
             visible = self._guarded(compiled, Place.CHOICE_FILTER, lambda: visible_options(compiled.step, state, ctx))
             if not visible:
                 return False
@@ -323,15 +332,6 @@ class Engine:
         state.page = 0
         state.state = self.machine.next_state(state.state, state.choices)
         return [AnswerDiscarded(step_id), *self._show_from_here(state)]
-
-    def context_at(self, compiled: CompiledStep, state: SessionState) -> StepContext:
-        return StepContext(
-            state.language,
-            compiled.index,
-            self.max_text_length,
-            skippable=not compiled.step.required,
-            choice_filter=compiled.choice_filter,
-        )
 
 
 _ENGINES: dict[tuple[str, int, int], Engine] = {}

@@ -20,14 +20,15 @@ from flows.schema import GROUP_STEP, Audience, FlowDefinition, Step
 from flows.steps import REGISTRY
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
-PREVIOUS = "previous"
-"""Sub-directory of earlier flow versions still used by consultations (loaded, not translated)."""
 MAX_CALLBACK_BYTES = 64
 MAX_SCOPE_LENGTH = 16
 """Callback data is `<consultation code>.<step index>.<token>`; codes are at most this long."""
 MAX_MESSAGE_LENGTH = 4096
 
 log = logging.getLogger(__name__)
+
+PREVIOUS = "previous"
+"""Sub-directory of earlier flow versions still used by consultations (loaded, not translated)."""
 
 
 class FlowYamlLoader(yaml.SafeLoader):
