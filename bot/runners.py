@@ -150,7 +150,8 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
         if settings.sandbox:
             from sandbox import Emulator, create_sandbox_app  # a development tool: only imported when used
 
-            emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME)
+            # Its id counters live in the data directory, so a restart is invisible to the bot's duplicate check.
+            emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, state_dir=settings.data_dir)
             await stack.enter_async_context(
                 serve_site(create_sandbox_app(emulator), settings.sandbox_host, settings.sandbox_port)
             )

@@ -1,22 +1,25 @@
-"""Sandbox: a local Telegram Bot API emulator and web chat page for developing and testing the bot."""
+"""Development tool: a local Telegram Bot API emulator (only what the bot uses) and a web chat page."""
 
-from sandbox.app import EMULATOR_KEY, create_sandbox_app
-from sandbox.emulator import (
-    ApiError,
-    CallbackAnswer,
-    Emulator,
-    SandboxError,
-    SandboxMessage,
-    SandboxUser,
-)
+from sandbox.app import create_sandbox_app
+from sandbox.clock import Clock, FakeClock, SystemClock
+from sandbox.emulator import Emulator
+from sandbox.faults import NoResponse, ServerError, TooManyRequests
+from sandbox.models import ApiError, CallbackAnswer, SandboxError, SandboxMessage, SandboxUser
+from sandbox.page import EMULATOR_KEY
 
 __all__ = [
     "EMULATOR_KEY",
     "ApiError",
     "CallbackAnswer",
+    "Clock",
     "Emulator",
+    "FakeClock",
+    "NoResponse",
     "SandboxError",
     "SandboxMessage",
     "SandboxUser",
+    "ServerError",
+    "SystemClock",
+    "TooManyRequests",
     "create_sandbox_app",
 ]
