@@ -46,11 +46,11 @@ class FakeClock:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        """Move time forward and wake every sleeper whose deadline has come."""
+        """Move time forward and wake every sleeper whose deadline has come, earliest deadline first."""
         if seconds < 0:
             raise ValueError("a clock does not go back")
         self._now += seconds
-        due = [fut for deadline, fut in self._sleepers if deadline <= self._now]
+        due = [fut for deadline, fut in sorted(self._sleepers, key=lambda s: s[0]) if deadline <= self._now]
         self._sleepers = [(deadline, fut) for deadline, fut in self._sleepers if deadline > self._now]
         for fut in due:
             if not fut.done():
