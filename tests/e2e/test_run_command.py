@@ -79,6 +79,23 @@ async def wait_for_bot_text(client: ClientSession, page: str, user_id: int, need
     raise AssertionError(f"no bot message containing {needle!r}; saw {seen}")
 
 
+async def wait_for_count(client: ClientSession, page: str, user_id: int, needle: str, count: int) -> int:
+    """How many bot messages contain `needle`, once there are `count` of them (or after about 10 s)."""
+    found, cursor = 0, 0
+    for _ in range(10):
+        if cursor:  # wait for the next change
+            params = {"user_id": user_id, "since": cursor, "wait": 1}
+            async with client.get(f"{page}sandbox/api/chat", params=params):
+                pass
+        async with client.get(f"{page}sandbox/api/chat", params={"user_id": user_id, "since": 0}) as r:
+            data = await r.json()
+        cursor = data["cursor"]
+        found = sum(needle in (m["text"] or "") for m in data["messages"] if m["from_bot"])
+        if found >= count:
+            break
+    return found
+
+
 async def test_run_serves_the_page_seeds_the_demo_and_answers(
     running: tuple[str, asyncio.subprocess.Process, Path],
 ) -> None:
@@ -98,7 +115,19 @@ async def test_run_serves_the_page_seeds_the_demo_and_answers(
         press = {"user_id": user_id, "message_id": consent["message_id"], "callback_data": agree["callback_data"]}
         async with client.post(f"{page}sandbox/api/press", json=press) as r:
             assert r.status == 200
-        await wait_for_bot_text(client, page, user_id, "Quel âge avez-vous ?")
+        age = await wait_for_bot_text(client, page, user_id, "Quel âge avez-vous ?")
+        # issue 10, item 20: the sandbox's clearly fake contacts, so /help and the under-18 screen can be tried
+        assert "/help shows the fake EXAMPLE contacts" in banner
+        async with client.post(f"{page}sandbox/api/send", json={"user_id": user_id, "text": "/help"}) as r:
+            assert r.status == 200
+        await wait_for_bot_text(client, page, user_id, "EXAMPLE – la ligne de soutien de l’organisation (fictive)")
+        minor = next(b for row in age["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "Moins de 18 ans")
+        press = {"user_id": user_id, "message_id": age["message_id"], "callback_data": minor["callback_data"]}
+        async with client.post(f"{page}sandbox/api/press", json=press) as r:
+            assert r.status == 200
+        await wait_for_bot_text(client, page, user_id, "réservée aux adultes")
+        fake = "EXAMPLE – ce n’est pas une vraie ligne d’aide"
+        assert await wait_for_count(client, page, user_id, fake, 2) == 2  # after /help, and after "under 18"
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 15) == 0
     text = log.read_text()
