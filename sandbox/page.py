@@ -201,7 +201,7 @@ async def _block(request: web.Request) -> web.Response:
 
 
 async def _chat(request: web.Request) -> web.Response:
-    """Messages changed since ``since`` (a seq cursor); long-polls up to ``wait`` seconds if none."""
+    """Messages changed since ``since`` (a seq cursor of this ``instance``); long-polls up to ``wait`` seconds."""
     emulator = request.app[EMULATOR_KEY]
     user = _known_user(emulator, request.query)
     since = _int_field(request.query, "since") or 0
@@ -209,6 +209,9 @@ async def _chat(request: web.Request) -> web.Response:
         wait = min(max(float(request.query.get("wait", "0")), 0.0), MAX_PAGE_WAIT_SECONDS)
     except ValueError:
         raise _refuse(web.HTTPBadRequest, "bad wait") from None
+    if request.query.get("instance", emulator.instance) != emulator.instance:
+        # The page's cursor belongs to an earlier run of the sandbox: answer at once, so it starts afresh.
+        return web.json_response({"instance": emulator.instance, "cursor": 0, "messages": [], "deleted": []})
     messages, answers = emulator.store.changes_since(user.id, since)
     if not messages and not answers and wait > 0:
         # Wakes on any change; if it concerned another chat the client simply polls again.

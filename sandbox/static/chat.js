@@ -324,13 +324,18 @@
     let failures = 0;
     while (token === state.pollToken && state.user) {
       try {
-        const q = new URLSearchParams({ user_id: String(state.user.id), since: String(state.since), wait: "20" });
+        // The first poll answers at once, so the page learns which run of the sandbox it talks to.
+        const wait = state.instance === null ? "0" : "20";
+        const q = new URLSearchParams({ user_id: String(state.user.id), since: String(state.since), wait });
+        if (state.instance !== null) q.set("instance", state.instance);
         const data = await api(`/chat?${q}`, undefined, controller.signal);
         if (token !== state.pollToken) return;
         if (state.instance !== null && data.instance !== state.instance) {
           // The sandbox restarted: it no longer has the earlier messages, so neither does this view. The bot
           // remembers where this user was; /start shows the current question again.
           state.instance = data.instance;
+          failures = 0;
+          setStatus("online");
           clearView();
           toast("The sandbox restarted: earlier messages are gone from this page. Send /start to continue where you were.");
           continue;
