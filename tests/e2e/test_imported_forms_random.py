@@ -47,11 +47,16 @@ def imported(name: str, audience: str) -> FlowDefinition:
     return parse_flow(result.document, name)
 
 
+def replied(h: Harness, user: SandboxUser, since: int) -> bool:
+    """A bot message sent, edited or deleted, or a button press answered, after `since`."""
+    return any(m.from_bot and m.seq > since for m in h.emulator.history(user.id)) or any(
+        a.user_id == user.id and a.seq > since for a in h.emulator.callback_answers
+    )
+
+
 async def settle(h: Harness, user: SandboxUser, since: int) -> None:
     """Wait until the bot has answered the last input and has been quiet for a moment."""
-    await h.emulator.wait_until(
-        lambda: any(h.emulator.changes_since(user.id, since)), 10.0, chat_id=user.id, description="a reply"
-    )
+    await h.emulator.wait_until(lambda: replied(h, user, since), 10.0, chat_id=user.id, description="a reply")
     quiet = 0
     while quiet < 2:
         before = h.emulator.seq
