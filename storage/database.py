@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
@@ -16,6 +16,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+
+DbSession: TypeAlias = AsyncSession
+"""What `Database.transaction()` yields. Outside storage it is only handed to storage functions (never used for
+SQL), so callers can name its type without importing the ORM."""
 
 
 class Database:

@@ -150,6 +150,8 @@ class MyConsultation:
 
     code: str
     title: str
+    flow_id: str  # the flow and version this person answered (their session's)
+    flow_version: int
     organisation: str | None
     contact: str | None
     consultation_status: str  # open / closed
@@ -199,6 +201,8 @@ async def participant_data(session: AsyncSession, pseudonym: str, keyring: KeyRi
             MyConsultation(
                 code=consultation.code,
                 title=consultation.title,
+                flow_id=row.flow_id,
+                flow_version=row.flow_version,
                 organisation=consultation.organisation,
                 contact=consultation.contact,
                 consultation_status=consultation.status,
