@@ -29,10 +29,10 @@ MAX_BYTES = 64
 MAX_CODE_LENGTH = 32
 """Consultation and invite codes are at most this long (storage.models: Invite.code)."""
 CODE = rf"[A-Za-z0-9_-]{{1,{MAX_CODE_LENGTH}}}"
-ANSWER = re.compile(rf"^({CODE})\.(0|[1-9]\d{{0,{len(str(MAX_STEPS - 1)) - 1}}})\.([a-z0-9]{{1,{MAX_TOKEN_LENGTH}}})$")
-LANGUAGE = re.compile(rf"^L:([a-z]{{2,3}}):({CODE})?$")
-PICK = re.compile(rf"^L:pick:({CODE})?$")
-RESULTS = re.compile(rf"^res:({CODE})$")
+ANSWER = re.compile(rf"({CODE})\.(0|[1-9]\d{{0,{len(str(MAX_STEPS - 1)) - 1}}})\.([a-z0-9]{{1,{MAX_TOKEN_LENGTH}}})")
+LANGUAGE = re.compile(rf"L:([a-z]{{2,3}}):({CODE})?")
+PICK = re.compile(rf"L:pick:({CODE})?")
+RESULTS = re.compile(rf"res:({CODE})")
 DELETE = {"del:y": True, "del:n": False}
 
 
@@ -61,12 +61,12 @@ def decode(data: str) -> Action | None:
     """The action a button carries, or None for anything this codec did not make."""
     if data in DELETE:
         return ConfirmDelete(erase=DELETE[data])
-    if match := PICK.match(data):
+    if match := PICK.fullmatch(data):
         return PickLanguage(match.group(1) or "")
-    if match := LANGUAGE.match(data):
+    if match := LANGUAGE.fullmatch(data):
         return ChooseLanguage(match.group(1), match.group(2) or "")
-    if match := RESULTS.match(data):
+    if match := RESULTS.fullmatch(data):
         return ResultsOptIn(match.group(1))
-    if match := ANSWER.match(data):
+    if match := ANSWER.fullmatch(data):
         return Answer(match.group(1), int(match.group(2)), match.group(3))
     return None

@@ -3,6 +3,7 @@ controls), reads an answer. How options become buttons is the channel's business
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
@@ -73,8 +74,8 @@ class StepType:
             problems.append(f"a {self.name} step takes no options")
         if self.takes_options and len(step.options) < 2:
             problems.append(f"a {self.name} step needs at least 2 options")
-        codes = [o.code for o in step.options]
-        problems += [f"option code {c!r} appears twice" for c in sorted({c for c in codes if codes.count(c) > 1})]
+        counts = Counter(o.code for o in step.options)
+        problems += [f"option code {c!r} appears twice" for c in sorted(c for c, n in counts.items() if n > 1)]
         if step.required and not self.question:
             problems.append(f"a {self.name} step has no answer, so it cannot be `required`")
         if (step.min is not None or step.max is not None) and self.name not in ("integer", "decimal", "rating"):
