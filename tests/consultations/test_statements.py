@@ -69,14 +69,13 @@ async def open_chat(database: Database, secrets: Secrets) -> Chat:
 
 async def test_an_ordinary_answer_is_one_transaction_of_few_statements(database: Database, secrets: Secrets) -> None:
     chat = await open_chat(database, secrets)
-    answers = (
-        lambda: chat.choose(chat.last.options[0].label),  # a button
-        lambda: chat.send(Do(Command.SKIP)),  # a command
-        lambda: chat.send(Said("1")),  # an option typed as its number
-    )
-    for answer in answers:
+    typed: list[Do | Said | None] = [None, Do(Command.SKIP), Said("1")]  # a button, a command, a typed number
+    for answer in typed:
         with counted(database) as statements:
-            await answer()
+            if answer is None:
+                await chat.choose(chat.last.options[0].label)
+            else:
+                await chat.send(answer)
         update, sent = transactions(statements)  # the update, then the ids of the messages sent (the adapter's)
         assert update[0].startswith("INSERT INTO processed_update"), update  # the update id, claimed
         assert len(reading(update, "participant")) == 1 and len(reading(update, "consultation")) == 1, update
