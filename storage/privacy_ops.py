@@ -194,9 +194,8 @@ async def participant_data(session: AsyncSession, pseudonym: str, keyring: KeyRi
     opted = set(opted_in.all())
     consultations = []
     for row, consultation in rows.all():
-        assert row.id is not None and consultation.id is not None
         answers = await session.exec(select(Answer).where(Answer.session_id == row.id).order_by(col(Answer.id)))
-        consent = consents.get(consultation.id)
+        consent = consents.get(row.consultation_id)
         consultations.append(
             MyConsultation(
                 code=consultation.code,
@@ -210,7 +209,7 @@ async def participant_data(session: AsyncSession, pseudonym: str, keyring: KeyRi
                 started_on=row.started_at.date(),
                 consent_version=consent.consent_version if consent else None,
                 consent_given_on=consent.given_on if consent else None,
-                results_opt_in=consultation.id in opted,
+                results_opt_in=row.consultation_id in opted,
                 answers=[_my_answer(answer, keyring) for answer in answers.all()],
             )
         )
