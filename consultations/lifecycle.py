@@ -82,11 +82,12 @@ def plan(
         raise ConsultationError(
             f"flow {flow.id} has no text in {', '.join(unknown) or '(none)'}; it offers {', '.join(flow.languages)}"
         )
-    if retention_days < 0:
-        raise ConsultationError("the retention period cannot be negative")
+    problem = repo.consultation_problem(title, retention_days)
+    if problem is not None:
+        raise ConsultationError(problem)
     default = flow.default_language if flow.default_language in chosen else chosen[0]
     return NewConsultation(
-        title=title,
+        title=title.strip(),
         country=country.strip().upper(),
         flow_id=flow.id,
         flow_version=flow.version,

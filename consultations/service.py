@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
+from config.errors import StorageError
 from config.help_resources import HelpResources
 from config.i18n import available_languages, negotiate, t
 from config.settings import Secrets
@@ -407,7 +408,7 @@ class Turn:
             if isinstance(event, ConsentGiven):
                 await repo.record_consent(self.s, row.participant_id, consultation.id, event.version)
             elif isinstance(event, AnswerRecorded):
-                await repo.upsert_answer(self.s, row, self.answer_value(consultation, event))
+                await repo.upsert_answer(self.s, row, self.answer_value(consultation, row, event))
             elif isinstance(event, AnswerDiscarded):
                 discarded.append(event.question_id)
         await repo.delete_answers(self.s, row.id, discarded)
@@ -419,11 +420,18 @@ class Turn:
             self.s, row, state=state.state, status=state.status, language=state.language, context=state.to_json()
         )
 
-    def answer_value(self, consultation: Consultation, event: AnswerRecorded) -> repo.AnswerValue:
+    def answer_value(
+        self, consultation: Consultation, row: ConversationSession, event: AnswerRecorded
+    ) -> repo.AnswerValue:
+        """Codes as they are; free text redacted, then encrypted bound to its row (consultation, participant,
+        session, question), so a ciphertext copied onto another row fails instead of being shown there."""
         if event.text is None:
             return repo.AnswerValue(event.question_id, codes=event.codes, skipped=event.skipped)
+        if consultation.id is None or row.id is None:
+            raise StorageError("an answer needs a saved consultation and session")
         cleaned = redact(event.text, consultation.country)
-        cipher, key_id = self.service.keys.encrypt(cleaned, answer_context(consultation.id, event.question_id))
+        context = answer_context(consultation.id, row.participant_id, row.id, event.question_id)
+        cipher, key_id = self.service.keys.encrypt(cleaned, context)
         return repo.AnswerValue(event.question_id, text_cipher=cipher, key_id=key_id)
 
     def replies(self, events: list[Event], scope: str, language: str) -> list[Reply]:
