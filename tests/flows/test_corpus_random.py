@@ -120,7 +120,7 @@ def date_text(rng: random.Random) -> str:
 
 
 def tokens(prompt: ShowMessage) -> list[str]:
-    return [button.token for row in prompt.buttons for button in row if button.token != EXIT]
+    return [choice.token for choice in prompt.choices if choice.token != EXIT]
 
 
 def random_input(rng: random.Random, engine: Engine, state: SessionState, prompt: ShowMessage) -> Input:
