@@ -1,8 +1,17 @@
-"""The engine: one neutral input + a session state in, events out. No I/O, no Telegram, no SQL."""
+"""The engine: one neutral input + a session state in, events out. No I/O, no Telegram, no SQL.
+
+Every expression was checked when the flow was loaded. Should one still fail while a person answers, the engine
+passes that step as not relevant, logs the flow, version and step for the operator (never an answer), and the
+person goes on: a questionnaire never stops anyone mid-way.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
 
 from config.i18n import t, tn
 from flows.events import (
@@ -27,15 +36,18 @@ from flows.events import (
     Timeout,
     UnsupportedInput,
 )
-from flows.expressions import TEXT_GIVEN, Expression, Scope, compile_expression
-from flows.machine import machine_for
+from flows.expressions import TEXT_GIVEN, Expression, Place, Scope, compile_expression
+from flows.machine import expression_failed, machine_for
 from flows.schema import Audience, FlowDefinition, Step
 from flows.session import SessionState, Status
 from flows.steps import REGISTRY, Move, Outcome, StepContext, StepType
-from flows.steps.base import EXIT
+from flows.steps.base import EXIT, visible_options
 from flows.steps.single_choice import SingleChoiceStep
 
 DEFAULT_MAX_TEXT_LENGTH = 2000
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -231,9 +243,12 @@ class Engine:
         if outcome.move is Move.STAY:
             return events
         answer = next((e for e in events if isinstance(e, AnswerRecorded)), None)
-        if answer is not None and not answer.skipped and compiled.constraint is not None:
+        if answer is not None and not answer.skipped and (constraint := compiled.constraint) is not None:
             current = list(answer.codes) if answer.codes is not None else [answer.text or ""]
-            if not compiled.constraint.holds(Scope(state.choices, current=current)):
+            holds = self._guarded(compiled, Place.CONSTRAINT, lambda: constraint.holds(Scope(state.choices, current)))
+            if holds is None:
+                return self._pass(state, compiled)
+            if not holds:
                 why = StepContext(state.language, compiled.index, self.max_text_length).text(
                     compiled.step.constraint_message
                 ) or t(state.language, "That answer is not possible here. Please check it and try again.")
@@ -261,14 +276,18 @@ class Engine:
         while True:
             compiled = self._steps[state.state]
             step = compiled.step
-            if compiled.relevant is not None and not compiled.relevant.holds(Scope(state.choices)):
+            if not self._relevant(compiled, state):
                 if compiled.kind.question:
                     state.choices.pop(step.id, None)
                     events.append(AnswerDiscarded(step.id))
                 state.state = self.machine.next_state(state.state, state.choices)
                 continue
-            if compiled.calculation is not None:
-                state.choices[step.id] = [compiled.calculation.value(Scope(state.choices))]
+            if (calculation := compiled.calculation) is not None:
+                value = self._guarded(compiled, Place.CALCULATION, partial(calculation.value, Scope(state.choices)))
+                if value is None:
+                    state.choices.pop(step.id, None)
+                else:
+                    state.choices[step.id] = [value]
                 state.state = self.machine.next_state(state.state, state.choices)
                 continue
             events.append(compiled.kind.prompt(step, state, self.context(state, terms)))
@@ -285,6 +304,42 @@ class Engine:
                 events.append(FlowCompleted())
                 return events
             state.state = self.machine.next_state(state.state, state.choices)
+
+    # ---- expressions that fail while someone answers (load-time checks should have made this impossible)
+
+    def _relevant(self, compiled: CompiledStep, state: SessionState) -> bool:
+        """The step is shown: its `relevant` holds and, with a choice_filter, some option is left to choose.
+        An expression that fails counts as not relevant."""
+        relevant = compiled.relevant
+        if relevant is not None:
+            holds = self._guarded(compiled, Place.RELEVANT, lambda: relevant.holds(Scope(state.choices)))
+            if not holds:
+                return False
+        if compiled.choice_filter is not None:
+            ctx = StepContext(
+                state.language, compiled.index, self.max_text_length, choice_filter=compiled.choice_filter
+            )
+            visible = self._guarded(compiled, Place.CHOICE_FILTER, lambda: visible_options(compiled.step, state, ctx))
+            if not visible:
+                return False
+        return True
+
+    def _guarded(self, compiled: CompiledStep, place: Place, evaluate: Callable[[], T]) -> T | None:
+        """The expression's result, or None when evaluating it failed (logged for the operator)."""
+        try:
+            return evaluate()
+        except Exception as exc:  # any failure at all: the step is passed, the person goes on
+            expression_failed(self.flow, compiled.step.id, place, exc)
+            return None
+
+    def _pass(self, state: SessionState, compiled: CompiledStep) -> list[Event]:
+        """Pass the current step as not relevant (its constraint failed): nothing recorded, on to the next."""
+        step_id = compiled.step.id
+        state.choices.pop(step_id, None)
+        state.selections.clear()
+        state.page = 0
+        state.state = self.machine.next_state(state.state, state.choices)
+        return [AnswerDiscarded(step_id), *self._show_from_here(state)]
 
 
 _ENGINES: dict[tuple[str, int, int], Engine] = {}

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from transitions import Machine, MachineError
 
 from config.errors import FlowError
-from flows.expressions import Expression, Scope, compile_expression
+from flows.expressions import Expression, Place, Scope, compile_expression
 from flows.schema import FlowDefinition
 
 NEXT = "next"
+
+log = logging.getLogger("flows.engine")
+
+
+def expression_failed(flow: FlowDefinition, step_id: str, place: Place, error: BaseException) -> None:
+    """Tell the operator which flow, version, step and expression failed (its type only: never an answer)."""
+    log.warning(
+        "flow %s version %s, step %s: the %s expression failed (%s); the step was passed as not relevant",
+        flow.id,
+        flow.version,
+        step_id,
+        place.value,
+        type(error).__name__,
+        extra={
+            "event": "flow.expression_failed",
+            "flow": f"{flow.id} v{flow.version}",
+            "step": step_id,
+            "error": type(error).__name__,
+        },
+    )
 
 
 class Cursor:
@@ -25,16 +46,23 @@ class Cursor:
 
 @dataclass(frozen=True)
 class BranchCondition:
-    """A `next: [{if: ..., goto: ...}]` condition; transitions calls it with the trigger's arguments."""
+    """A `next: [{if: ..., goto: ...}]` condition; transitions calls it with the trigger's arguments. One that
+    fails to evaluate does not hold (logged), so the next branch is taken."""
 
     expression: Expression
+    flow: FlowDefinition
+    step_id: str
 
     @property
     def __name__(self) -> str:  # the label diagrams show
         return self.expression.source
 
     def __call__(self, cursor: Cursor) -> bool:
-        return self.expression.holds(Scope(cursor.choices))
+        try:
+            return self.expression.holds(Scope(cursor.choices))
+        except Exception as exc:  # any failure at all: the branch is not taken, the person goes on
+            expression_failed(self.flow, self.step_id, Place.NEXT, exc)
+            return False
 
 
 def machine_config(flow: FlowDefinition) -> dict[str, Any]:
@@ -47,7 +75,7 @@ def machine_config(flow: FlowDefinition) -> dict[str, Any]:
         for branch in flow.branches(step):
             transition: dict[str, Any] = {"trigger": NEXT, "source": step.id, "dest": branch.goto}
             if branch.when:
-                transition["conditions"] = [BranchCondition(compile_expression(branch.when))]
+                transition["conditions"] = [BranchCondition(compile_expression(branch.when), flow, step.id)]
             transitions.append(transition)
     return {
         "states": [step.id for step in flow.steps],

@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 CURRENT_SPEC_VERSION = 2
 
+GROUP_STEP = "group"
+"""The step id of the participant-group question ("Which group are you part of?": a person with lived
+experience, a family member, a community member, ...): a single_choice step, in survivor flows only. Summaries
+break answers down by its answer. A CSO flow (`audience: cso`) has no such question: everyone answering it
+speaks for an organisation."""
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Text = dict[str, str]
 """A text in every language the flow declares: {"en": "...", "fr": "..."}."""
@@ -105,6 +111,11 @@ class FlowDefinition(BaseModel):
             return explicit
         after = self.following(step)
         return (*explicit, Branch(goto=after)) if after is not None else explicit
+
+    @property
+    def group_step(self) -> Step | None:
+        """The participant-group question (see GROUP_STEP), if the flow has one."""
+        return next((step for step in self.steps if step.id == GROUP_STEP), None)
 
     def targets(self, step: Step) -> list[str]:
         return [branch.goto for branch in self.branches(step)]

@@ -258,16 +258,21 @@ def update(paths: Iterable[Path], languages: Sequence[str] = (), output: Path = 
             if language == default:
                 continue
             target = output / language / f"{flow_id}.po"
-            catalog = _updated_catalog(pot, language, target)
+            before = _contexts(target)
+            catalog = _updated_catalog(copy.deepcopy(pot), language, target)  # babel shares the template's messages
             for message in catalog:
+                # an empty entry, or a new one babel guessed from another entry's translation (fuzzy): the YAML's
+                # text is better; an entry whose English changed stays fuzzy for the translator to review
+                guessed = message.fuzzy and message.context not in before
                 if (
                     message.id
-                    and not message.string
+                    and (not message.string or guessed)
                     and message.context
                     and known.get(message.context, {}).get(language)
                 ):
                     message.string = known[message.context][language]
                     message.flags.discard("fuzzy")
+                    message.previous_id = []
             todo = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
             changed = _write(target, catalog)
             done.append(
@@ -275,6 +280,14 @@ def update(paths: Iterable[Path], languages: Sequence[str] = (), output: Path = 
                 + ("" if changed else " (unchanged)")
             )
     return done
+
+
+def _contexts(target: Path) -> set[str]:
+    """The places (msgctxt) a catalog already has entries for (empty when there is no catalog yet)."""
+    if not target.exists():
+        return set()
+    with target.open("rb") as handle:
+        return {m.context for m in read_po(handle) if m.context}
 
 
 def _updated_catalog(pot: Catalog, language: str, target: Path) -> Catalog:

@@ -9,14 +9,17 @@ from pathlib import Path
 from bot.cli.common import Commands
 from config.errors import VoicesError
 from config.settings import Settings
-from flows.loader import DEFINITIONS_DIR, load_flow, shipped_library
+from flows.loader import DEFINITIONS_DIR, advise, flow_files, load_flow, shipped_library
 
 
 def add_commands(commands: Commands) -> None:
     flows = commands.add_parser("flows", help="questionnaire tools", description="Questionnaire (flow) tools.")
     f_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
     lint = f_commands.add_parser(
-        "lint", help="validate flow files", description="Validate flow files (default: every shipped flow)."
+        "lint",
+        help="validate flow files",
+        description="Validate flow files (default: every shipped flow, earlier versions included). Problems fail "
+        "the file; warnings (e.g. a question in a CSO flow that asks for a name) are printed under it.",
     )
     lint.add_argument("files", nargs="*", type=Path, help="flow YAML files")
     lint.set_defaults(handler=cmd_flows_lint)
@@ -61,7 +64,7 @@ def add_commands(commands: Commands) -> None:
 
 
 def cmd_flows_lint(args: argparse.Namespace, settings: Settings) -> int:
-    files = args.files or sorted(DEFINITIONS_DIR.glob("*.yaml"))
+    files = args.files or flow_files()
     failed = 0
     for path in files:
         try:
@@ -71,6 +74,8 @@ def cmd_flows_lint(args: argparse.Namespace, settings: Settings) -> int:
             print(f"FAIL {exc}")
         else:
             print(f"ok   {path}: {flow.id} v{flow.version}, {len(flow.steps)} steps, {', '.join(flow.languages)}")
+            for warning in advise(flow):
+                print(f"     warning: {warning}")
     return 1 if failed else 0
 
 
@@ -93,7 +98,7 @@ def cmd_flows_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {out} exists; use --force to overwrite it, or --out to write elsewhere", file=sys.stderr)
         return 2
     if out.resolve().parent == DEFINITIONS_DIR.resolve():
-        others = [p for p in sorted(DEFINITIONS_DIR.glob("*.yaml")) if p.resolve() != out.resolve()]
+        others = [p for p in flow_files() if p.resolve() != out.resolve()]
         clash = [p for p in others if load_flow(p).key == (document["id"], document["version"])]
         if clash:
             print(

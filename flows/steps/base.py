@@ -59,11 +59,13 @@ class StepType:
 
     `waits`: the step waits for the participant (notes and sections show and move on).
     `question`: it records an answer and can be skipped.
+    `holds_value`: expressions can read a value from it (`${id}`).
     """
 
     name: ClassVar[str]
     waits: ClassVar[bool] = True
     question: ClassVar[bool] = True
+    holds_value: ClassVar[bool] = True
     takes_options: ClassVar[bool] = False
     needs_text: ClassVar[bool] = True
 

@@ -9,6 +9,7 @@ class EndStep(StepType):
     name = "end"
     waits = False
     question = False
+    holds_value = False
 
     def problems(self, step: Step, flow: FlowDefinition) -> list[str]:
         problems = super().problems(step, flow)

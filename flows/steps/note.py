@@ -8,3 +8,4 @@ class NoteStep(StepType):
     name = "note"
     waits = False
     question = False
+    holds_value = False

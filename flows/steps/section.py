@@ -10,6 +10,7 @@ class SectionStep(StepType):
     name = "section"
     waits = False
     question = False
+    holds_value = False
 
     def body(self, step: Step, state: SessionState, ctx: StepContext) -> str:
         return f"— {super().body(step, state, ctx)} —"

@@ -69,7 +69,8 @@ async def open_chat(database: Database, secrets: Secrets) -> Chat:
 
 async def test_an_ordinary_answer_is_one_transaction_of_few_statements(database: Database, secrets: Secrets) -> None:
     chat = await open_chat(database, secrets)
-    typed: list[Do | Said | None] = [None, Do(Command.SKIP), Said("1")]  # a button, a command, a typed number
+    # cso_consultation v2: org_type (a button), org_name (typed), sectors (a command)
+    typed: list[Do | Said | None] = [None, Said("1"), Do(Command.SKIP)]  # a button, a typed answer, a command
     for answer in typed:
         with counted(database) as statements:
             if answer is None:

@@ -42,7 +42,14 @@ def test_conditions_label_their_edges_and_relevant_is_noted() -> None:
                 "text": {"en": "Do you work?"},
                 "next": [{"if": "${works} = 'no'", "goto": "thanks"}],
             },
-            {"id": "hours", "type": "integer", "text": {"en": "Hours?"}, "relevant": "${works} = 'yes'"},
+            {
+                "id": "hours",
+                "type": "integer",
+                "min": 0,
+                "max": 100,
+                "text": {"en": "Hours?"},
+                "relevant": "${works} = 'yes'",
+            },
             {"id": "thanks", "type": "end", "text": {"en": "Thanks"}},
         ],
     }

@@ -316,7 +316,7 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_language_names_map_to_codes(header: str, code: str) -> None:
-    from flows.xlsform import _language_code
+    from flows.xlsform.languages import language_code as _language_code
 
     assert _language_code(header) == code
 

@@ -171,3 +171,30 @@ def test_refused_corpus_form_imports_with_skip_unsupported(name: str) -> None:
     left_out_rows = {int(m[1]) for line in result.left_out if (m := ROW.match(line))}
     assert left_out_rows == {n for n, _, _ in expected}
     assert any(s["type"] not in ("consent", "end", "note", "section") for s in result.document["steps"])
+
+
+IDENTIFYING_ROWS = {
+    "ona__childrens_survey_sw.xlsx": {2: "a name", 22: "a phone number", 23: "a phone number"},
+    "ona__multi_lingual_form.xlsx": {3: "a name"},
+    "ona__nested_repeats.xlsx": {16: "an address"},
+    "pyxform__UCL_Biomass_Plot_Form.xlsx": {9: "a name", 10: "a phone number"},
+    "pyxform__group.csv": {2: "a name"},
+    "pyxform__xlsform_spec_test.xlsx": {4: "a name", 6: "an address"},
+    "unhcr__XLSform_template.xlsx": {12: "a name", 18: "a name", 22: "a phone number", 24: "a name"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if not isinstance(e, str)))
+def test_corpus_questions_that_identify_people_are_refused_for_survivors(name: str) -> None:
+    """An ODK children's survey asked "What is your name?", "Office telephone", "Mobile telephone": refused,
+    by row, when the audience is survivors (and only warned about for CSOs, as the test above shows)."""
+    result = import_xlsform(CORPUS / name, audience="survivor", skip_unsupported=True)
+    found = {
+        int(m[1]): m[3].split("asks for ", 1)[1].split(",", 1)[0]
+        for line in result.left_out
+        if "which would identify a person" in line and (m := ROW.match(line))
+    }
+    assert found == IDENTIFYING_ROWS.get(name, {})
+    cso = import_xlsform(CORPUS / name, skip_unsupported=True)
+    warned = {int(m[1]) for w in cso.warnings if "which would identify a person" in w and (m := ROW.match(w))}
+    assert warned == set(IDENTIFYING_ROWS.get(name, {}))
