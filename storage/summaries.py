@@ -1,0 +1,240 @@
+"""SQL for summaries: answers counted per question, participant group and invite channel, in one aggregate query
+(no row-level data leaves here), plus the same counts from a purged consultation's snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    AggregateCount,
+    AggregateRespondents,
+    AggregateSnapshot,
+    AggregateThemeCount,
+    Answer,
+    AnswerReview,
+    ConversationSession,
+    Theme,
+    ThemeAssignment,
+)
+
+
+@dataclass(frozen=True)
+class AnswerCount:
+    """How many answers to one question were identical, within one participant group and invite channel."""
+
+    question_id: str
+    choice_codes: str | None
+    skipped: bool
+    written: bool
+    group: str | None  # the answerer's answer to the group question (None: not given, or no group question)
+    channel: int | None  # the invite it came through (None: the consultation's own code)
+    count: int
+
+
+@dataclass(frozen=True)
+class RespondentCount:
+    group: str | None
+    channel: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class ThemeCount:
+    question_id: str
+    theme_code: str | None  # None: written answers coded into no theme (or not coded yet)
+    count: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Everything a summary counts, live and from the snapshot together."""
+
+    respondents: list[RespondentCount]
+    answers: list[AnswerCount]
+    themes: list[ThemeCount]
+
+
+def _channel_column() -> object:
+    """The invite channel of a session (NULL until invites exist)."""
+    invite = getattr(ConversationSession, "invite_id", None)
+    return col(invite) if invite is not None else None
+
+
+async def answer_counts(session: AsyncSession, consultation_id: int, group_question: str | None) -> list[AnswerCount]:
+    """Identical answers per question x group x channel, counted by the database."""
+    group_answer = aliased(Answer)
+    written = col(Answer.text_cipher).is_not(None)
+    group_codes = col(group_answer.choice_codes) if group_question else func.cast(None, Answer.choice_codes.type)  # type: ignore[attr-defined]
+    channel = _channel_column()
+    columns = [col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), written, group_codes]
+    if channel is not None:
+        columns.append(channel)  # type: ignore[arg-type]
+    statement = sa_select(*columns, func.count()).where(col(Answer.consultation_id) == consultation_id)
+    if channel is not None:
+        statement = statement.join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
+    if group_question:
+        statement = statement.outerjoin(
+            group_answer,
+            and_(
+                col(group_answer.session_id) == col(Answer.session_id),
+                col(group_answer.question_id) == group_question,
+            ),
+        )
+    statement = statement.group_by(*columns)
+    connection = await session.connection()
+    rows = (await connection.execute(statement)).all()
+    out = []
+    for row in rows:
+        question, codes, skipped, has_text, group = row[0], row[1], row[2], row[3], row[4]
+        invite = row[5] if channel is not None else None
+        out.append(AnswerCount(question, codes, bool(skipped), bool(has_text), group, invite, int(row[-1])))
+    return out
+
+
+async def respondent_counts(
+    session: AsyncSession, consultation_id: int, group_question: str | None
+) -> list[RespondentCount]:
+    """People who consented (one session each), per group answer and channel."""
+    group_answer = aliased(Answer)
+    channel = _channel_column()
+    group_codes = col(group_answer.choice_codes) if group_question else func.cast(None, Answer.choice_codes.type)  # type: ignore[attr-defined]
+    columns = [group_codes] + ([channel] if channel is not None else [])  # type: ignore[list-item]
+    statement = sa_select(*columns, func.count()).select_from(ConversationSession)
+    statement = statement.where(col(ConversationSession.consultation_id) == consultation_id)
+    if group_question:
+        statement = statement.outerjoin(
+            group_answer,
+            and_(
+                col(group_answer.session_id) == col(ConversationSession.id),
+                col(group_answer.question_id) == group_question,
+            ),
+        )
+    statement = statement.group_by(*columns)
+    connection = await session.connection()
+    rows = (await connection.execute(statement)).all()
+    return [
+        RespondentCount(row[0], row[1] if channel is not None else None, int(row[-1])) for row in rows
+    ]
+
+
+async def theme_counts(session: AsyncSession, consultation_id: int) -> list[ThemeCount]:
+    """Written answers per theme of the codebook, and written answers with no theme, per question."""
+    connection = await session.connection()
+    coded = await connection.execute(
+        sa_select(col(Answer.question_id), col(Theme.code), func.count())
+        .select_from(ThemeAssignment)
+        .join(Answer, col(Answer.id) == col(ThemeAssignment.answer_id))
+        .join(Theme, col(Theme.id) == col(ThemeAssignment.theme_id))
+        .where(col(Answer.consultation_id) == consultation_id)
+        .group_by(col(Answer.question_id), col(Theme.code))
+    )
+    assigned = sa_select(ThemeAssignment.answer_id).where(col(ThemeAssignment.answer_id) == col(Answer.id)).exists()
+    uncoded = await connection.execute(
+        sa_select(col(Answer.question_id), func.count())
+        .where(col(Answer.consultation_id) == consultation_id, col(Answer.text_cipher).is_not(None), ~assigned)
+        .group_by(col(Answer.question_id))
+    )
+    return [ThemeCount(q, code, int(n)) for q, code, n in coded.all()] + [
+        ThemeCount(q, None, int(n)) for q, n in uncoded.all()
+    ]
+
+
+async def snapshot_tally(session: AsyncSession, consultation_id: int) -> Tally:
+    """The counts retention kept for a purged consultation (empty when it has no snapshot)."""
+    if await session.get(AggregateSnapshot, consultation_id) is None:
+        return Tally([], [], [])
+    respondents = await session.exec(
+        select(AggregateRespondents).where(AggregateRespondents.consultation_id == consultation_id)
+    )
+    answers = await session.exec(select(AggregateCount).where(AggregateCount.consultation_id == consultation_id))
+    themes = await session.exec(
+        select(AggregateThemeCount).where(AggregateThemeCount.consultation_id == consultation_id)
+    )
+    return Tally(
+        [RespondentCount(r.grp, r.channel, r.count) for r in respondents.all()],
+        [AnswerCount(a.question_id, a.choice_codes, a.skipped, a.written, a.grp, a.channel, a.count) for a in answers],
+        [ThemeCount(t.question_id, t.theme_code, t.count) for t in themes.all()],
+    )
+
+
+async def tally(session: AsyncSession, consultation_id: int, group_question: str | None) -> Tally:
+    """Live counts plus the snapshot of whatever retention already purged."""
+    kept = await snapshot_tally(session, consultation_id)
+    return Tally(
+        kept.respondents + await respondent_counts(session, consultation_id, group_question),
+        kept.answers + await answer_counts(session, consultation_id, group_question),
+        kept.themes + await theme_counts(session, consultation_id),
+    )
+
+
+async def write_snapshot(session: AsyncSession, consultation_id: int, group_question: str | None) -> None:
+    """Add the live counts (per group and channel, and per theme) to the consultation's snapshot."""
+    snapshot = await session.get(AggregateSnapshot, consultation_id)
+    live = Tally(
+        await respondent_counts(session, consultation_id, group_question),
+        await answer_counts(session, consultation_id, group_question),
+        await theme_counts(session, consultation_id),
+    )
+    if snapshot is None:
+        snapshot = AggregateSnapshot(consultation_id=consultation_id, respondents=0, computed_at=_now())
+        session.add(snapshot)
+        await session.flush()
+    snapshot.respondents += sum(r.count for r in live.respondents)
+    snapshot.computed_at = _now()
+    session.add(snapshot)
+    for r in live.respondents:
+        session.add(AggregateRespondents(consultation_id=consultation_id, grp=r.group, channel=r.channel, count=r.count))
+    for a in live.answers:
+        session.add(
+            AggregateCount(
+                consultation_id=consultation_id,
+                question_id=a.question_id,
+                choice_codes=a.choice_codes,
+                skipped=a.skipped,
+                written=a.written,
+                grp=a.group,
+                channel=a.channel,
+                count=a.count,
+            )
+        )
+    for t in live.themes:
+        session.add(
+            AggregateThemeCount(consultation_id=consultation_id, question_id=t.question_id, theme_code=t.theme_code, count=t.count)
+        )
+    await session.flush()
+
+
+async def respondents_since(session: AsyncSession, consultation_id: int, since: datetime) -> int:
+    """People who consented after `since` (a publication's time): the "k new respondents" rule."""
+    result = await session.exec(
+        select(func.count())
+        .select_from(ConversationSession)
+        .where(ConversationSession.consultation_id == consultation_id, col(ConversationSession.started_at) > since)
+    )
+    return int(result.one())
+
+
+async def written_answer_count(session: AsyncSession, consultation_id: int) -> tuple[int, int]:
+    """(written answers, of which reviewed) for a consultation's review queue."""
+    total = await session.exec(
+        select(func.count()).select_from(Answer).where(
+            Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None)
+        )
+    )
+    reviewed = await session.exec(
+        select(func.count()).select_from(AnswerReview).where(AnswerReview.consultation_id == consultation_id)
+    )
+    return int(total.one()), int(reviewed.one())
+
+
+def _now() -> datetime:
+    from storage.repository import now
+
+    return now()
