@@ -58,6 +58,9 @@ async def create_consultation(
     contact: str | None = None,
     code: str | None = None,
     retention_days: int = 180,
+    min_cell: int = 10,
+    kind: str = "roadmap",
+    cycle_year: int | None = None,
 ) -> Consultation:
     chosen = code or new_code()
     if await consultation_by_code(session, chosen) is not None:
@@ -73,6 +76,9 @@ async def create_consultation(
         organisation=organisation,
         contact=contact,
         retention_days=retention_days,
+        min_cell=min_cell,
+        kind=kind,
+        cycle_year=cycle_year,
         created_at=now(),
     )
     session.add(consultation)

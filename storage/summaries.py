@@ -119,9 +119,7 @@ async def respondent_counts(
     statement = statement.group_by(*columns)
     connection = await session.connection()
     rows = (await connection.execute(statement)).all()
-    return [
-        RespondentCount(row[0], row[1] if channel is not None else None, int(row[-1])) for row in rows
-    ]
+    return [RespondentCount(row[0], row[1] if channel is not None else None, int(row[-1])) for row in rows]
 
 
 async def theme_counts(session: AsyncSession, consultation_id: int) -> list[ThemeCount]:
@@ -190,7 +188,9 @@ async def write_snapshot(session: AsyncSession, consultation_id: int, group_ques
     snapshot.computed_at = _now()
     session.add(snapshot)
     for r in live.respondents:
-        session.add(AggregateRespondents(consultation_id=consultation_id, grp=r.group, channel=r.channel, count=r.count))
+        session.add(
+            AggregateRespondents(consultation_id=consultation_id, grp=r.group, channel=r.channel, count=r.count)
+        )
     for a in live.answers:
         session.add(
             AggregateCount(
@@ -206,7 +206,9 @@ async def write_snapshot(session: AsyncSession, consultation_id: int, group_ques
         )
     for t in live.themes:
         session.add(
-            AggregateThemeCount(consultation_id=consultation_id, question_id=t.question_id, theme_code=t.theme_code, count=t.count)
+            AggregateThemeCount(
+                consultation_id=consultation_id, question_id=t.question_id, theme_code=t.theme_code, count=t.count
+            )
         )
     await session.flush()
 
@@ -224,9 +226,9 @@ async def respondents_since(session: AsyncSession, consultation_id: int, since: 
 async def written_answer_count(session: AsyncSession, consultation_id: int) -> tuple[int, int]:
     """(written answers, of which reviewed) for a consultation's review queue."""
     total = await session.exec(
-        select(func.count()).select_from(Answer).where(
-            Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None)
-        )
+        select(func.count())
+        .select_from(Answer)
+        .where(Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None))
     )
     reviewed = await session.exec(
         select(func.count()).select_from(AnswerReview).where(AnswerReview.consultation_id == consultation_id)

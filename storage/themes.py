@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
-from storage.models import Answer, AnswerReview, Quote, Theme, ThemeAssignment
+from storage.models import Answer, AnswerReview, ConversationSession, Quote, Theme, ThemeAssignment
 from storage.privacy import KeyRing, answer_context
 from storage.repository import now
 
@@ -62,7 +62,9 @@ async def save_theme(
 
 
 async def delete_theme(session: AsyncSession, consultation_id: int, code: str) -> bool:
-    result = await session.exec(delete(Theme).where(col(Theme.consultation_id) == consultation_id, col(Theme.code) == code))
+    result = await session.exec(
+        delete(Theme).where(col(Theme.consultation_id) == consultation_id, col(Theme.code) == code)
+    )
     return bool(result.rowcount)
 
 
@@ -76,6 +78,7 @@ class WrittenAnswer:
     themes: tuple[str, ...]
     reviewed: bool
     quote: str | None  # the approved quote's text, if any
+    language: str | None = None  # the language the person answered in
 
 
 async def written_answers(
@@ -83,13 +86,19 @@ async def written_answers(
 ) -> list[WrittenAnswer]:
     """Written answers of a consultation in the order they came, decrypted for a facilitator's review."""
     reviewed = select(AnswerReview.answer_id).where(col(AnswerReview.answer_id) == col(Answer.id)).exists()
-    query = select(Answer).where(Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None))
+    query = (
+        select(Answer, ConversationSession.language)
+        .join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
+        .where(Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None))
+    )
     if pending_only:
         query = query.where(~reviewed)
     query = query.order_by(col(Answer.id))
     if limit is not None:
         query = query.limit(limit)
-    answers = list((await session.exec(query)).all())
+    found = list((await session.exec(query)).all())
+    answers = [answer for answer, _ in found]
+    languages = {answer.id: language for answer, language in found}
     ids = [a.id for a in answers if a.id is not None]
     themes: dict[int, list[str]] = {}
     if ids:
@@ -103,8 +112,12 @@ async def written_answers(
     done = set()
     quotes: dict[int, str] = {}
     if ids:
-        done = set((await session.exec(select(AnswerReview.answer_id).where(col(AnswerReview.answer_id).in_(ids)))).all())
-        for quote in (await session.exec(select(Quote).where(col(Quote.answer_id).in_(ids), Quote.status == APPROVED))).all():
+        done = set(
+            (await session.exec(select(AnswerReview.answer_id).where(col(AnswerReview.answer_id).in_(ids)))).all()
+        )
+        for quote in (
+            await session.exec(select(Quote).where(col(Quote.answer_id).in_(ids), Quote.status == APPROVED))
+        ).all():
             if quote.answer_id is not None:
                 quotes[quote.answer_id] = keys.decrypt(
                     quote.text_cipher, quote.key_id, quote_context(consultation_id, quote.question_id)
@@ -122,6 +135,7 @@ async def written_answers(
                 tuple(sorted(themes.get(answer.id, []))),
                 answer.id in done,
                 quotes.get(answer.id),
+                languages.get(answer.id),
             )
         )
     return out
@@ -187,7 +201,9 @@ async def approved_quotes(session: AsyncSession, consultation_id: int, keys: Key
         select(Quote).where(Quote.consultation_id == consultation_id, Quote.status == APPROVED).order_by(col(Quote.id))
     )
     return [
-        ApprovedQuote(q.question_id, keys.decrypt(q.text_cipher, q.key_id, quote_context(consultation_id, q.question_id)))
+        ApprovedQuote(
+            q.question_id, keys.decrypt(q.text_cipher, q.key_id, quote_context(consultation_id, q.question_id))
+        )
         for q in rows.all()
     ]
 

@@ -24,7 +24,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
 from config.errors import VoicesError
-from summaries.tables import NOT_REACHED, RESPONDENTS, ALL, CellKey, Constraint, Tables, Var, is_remainder, structure
+from summaries.tables import ALL, NOT_REACHED, RESPONDENTS, CellKey, Constraint, Tables, Var, is_remainder, structure
 
 INFINITE = math.inf
 
@@ -108,7 +108,7 @@ def audit(chain: Sequence[Tables], *, only: int | None = None, exact: bool = Fal
     seen: set[Var] = set()
     constraints: list[Constraint] = []
     for index, tables in enumerate(chain):
-        for key in tables.keys():
+        for key in tables.cells():
             count = tables.counts.get(key)
             var = (index, *key)
             if count is None:
@@ -119,14 +119,14 @@ def audit(chain: Sequence[Tables], *, only: int | None = None, exact: bool = Fal
     growth: list[Constraint] = []
     pairs: list[tuple[int, int, CellKey]] = []
     for index in range(1, len(chain)):
-        before, after = set(chain[index - 1].keys()), chain[index].keys()
+        before, after = set(chain[index - 1].cells()), chain[index].cells()
         for key in after:
             if key in before and key[2] != NOT_REACHED:
                 growth.append(Constraint((((index - 1, *key), 1), ((index, *key), -1)), False, 0))
     for later in range(1, len(chain)):
-        keys = set(chain[later].keys())
+        keys = set(chain[later].cells())
         for earlier in range(later):
-            pairs += [(earlier, later, key) for key in chain[earlier].keys() if key in keys and key[2] != NOT_REACHED]
+            pairs += [(earlier, later, key) for key in chain[earlier].cells() if key in keys and key[2] != NOT_REACHED]
     for constraint in constraints:
         for var, _ in constraint.terms:
             if is_remainder(var[1]) and var not in seen:
@@ -158,7 +158,9 @@ def audit(chain: Sequence[Tables], *, only: int | None = None, exact: bool = Fal
             low, high = system.range({b: 1, a: -1}, k)
         if not difference_is_safe(low, high, k):
             result.findings.append(
-                Finding(chain[later].publication or later, key, low, high, previous=chain[earlier].publication or earlier)
+                Finding(
+                    chain[later].publication or later, key, low, high, previous=chain[earlier].publication or earlier
+                )
             )
     return result
 
@@ -166,6 +168,11 @@ def audit(chain: Sequence[Tables], *, only: int | None = None, exact: bool = Fal
 def _upper_bound(tables: Tables) -> int:
     respondents = tables.counts.get((ALL, "", RESPONDENTS))
     return respondents if respondents is not None else 10**9
+
+
+def _note(low: np.ndarray, high: np.ndarray, point: np.ndarray) -> None:
+    np.minimum(low, point, out=low)
+    np.maximum(high, point, out=high)
 
 
 class _System:
@@ -218,7 +225,9 @@ class _System:
             return False
         for root in self.members:
             variables, _, linear, bounds = self._problem(root)
-            res = milp(np.zeros(len(variables)), constraints=linear or (), integrality=np.ones(len(variables)), bounds=bounds)
+            res = milp(
+                np.zeros(len(variables)), constraints=linear or (), integrality=np.ones(len(variables)), bounds=bounds
+            )
             if res.status == 2:
                 return False
         return True
@@ -288,24 +297,20 @@ class _System:
             seen_low = np.full(len(members), np.inf)
             seen_high = np.full(len(members), -np.inf)
 
-            def note(point: np.ndarray) -> None:
-                np.minimum(seen_low, point, out=seen_low)
-                np.maximum(seen_high, point, out=seen_high)
-
             everything = dict.fromkeys(variables, 1)
-            note(self._solve(root, everything, -1)[1])
-            note(self._solve(root, everything, 1)[1])
+            _note(seen_low, seen_high, self._solve(root, everything, -1)[1])
+            _note(seen_low, seen_high, self._solve(root, everything, 1)[1])
             for var in variables:
                 i = position[var]
                 if not exact and seen_high[i] >= k and seen_low[i] < seen_high[i]:
                     out[var] = (float(seen_low[i]), float(seen_high[i]))  # known wide enough; not exact
                     continue
                 high, point = self._solve(root, {var: 1}, -1)
-                note(point)
+                _note(seen_low, seen_high, point)
                 if not exact and high >= k and seen_low[i] < high:
                     out[var] = (float(seen_low[i]), high)
                     continue
                 low, point = self._solve(root, {var: 1}, 1)
-                note(point)
+                _note(seen_low, seen_high, point)
                 out[var] = (low, high)
         return out

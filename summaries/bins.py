@@ -3,6 +3,7 @@ that each hold at least k answers, first and last open-ended so that no extreme 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ def bin_rows(edges: Sequence[float], minimum: float | None = None, maximum: floa
     rows = []
     if minimum is None or minimum < edges[0]:
         rows.append(f"bin::{_edge(edges[0])}")
-    rows += [f"bin:{_edge(a)}:{_edge(b)}" for a, b in zip(edges, edges[1:], strict=False)]
+    rows += [f"bin:{_edge(a)}:{_edge(b)}" for a, b in itertools.pairwise(edges)]
     if maximum is None or maximum >= edges[-1]:
         rows.append(f"bin:{_edge(edges[-1])}:")
     return rows

@@ -221,7 +221,9 @@ def _arrange(
     for question_id, rows in extra_rows.items():
         shape = shapes[question_id]
         kind = shape.kind if shape.kind is not Kind.COUNT else Kind.SINGLE
-        shapes[question_id] = QuestionShape(question_id, kind, (*shape.rows, *rows), shape.broken_down, shape.group_question)
+        shapes[question_id] = QuestionShape(
+            question_id, kind, (*shape.rows, *rows), shape.broken_down, shape.group_question
+        )
     for t in tally.themes:
         if t.question_id in shapes and shapes[t.question_id].rows:
             row = NO_THEME if t.theme_code is None else f"theme:{t.theme_code}"
@@ -231,11 +233,13 @@ def _arrange(
                 counts[(ALL, t.question_id, NO_THEME)] += t.count
     tables = Tables(k, populations, [shapes[q.id] for q in flow.questions])
     full: dict[tuple[str, str, str], int | None] = {}
-    for key in tables.keys():
+    for key in tables.cells():
         pop, question, row = key
         if row == NOT_REACHED:
             total = counts.get((pop, "", RESPONDENTS), 0)
-            full[key] = max(0, total - counts.get((pop, question, ANSWERED), 0) - counts.get((pop, question, SKIPPED), 0))
+            full[key] = max(
+                0, total - counts.get((pop, question, ANSWERED), 0) - counts.get((pop, question, SKIPPED), 0)
+            )
         else:
             full[key] = counts.get(key, 0)
     tables.counts = full

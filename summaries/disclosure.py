@@ -47,7 +47,11 @@ def suppress(true: Tables, previous: Sequence[Tables] = ()) -> Tables:
     respondents = true.counts.get((ALL, "", RESPONDENTS)) or 0
     if respondents < k:
         return _nothing(out)
-    kept = [p for p in true.populations if p.dimension is Dimension.ALL or (true.counts.get((p.key, "", RESPONDENTS)) or 0) >= k]
+    kept = [
+        p
+        for p in true.populations
+        if p.dimension is Dimension.ALL or (true.counts.get((p.key, "", RESPONDENTS)) or 0) >= k
+    ]
     _keep_populations(out, true, kept)
     for key, value in out.counts.items():
         if value is not None and 1 <= value <= k - 1:
@@ -67,7 +71,7 @@ def suppress(true: Tables, previous: Sequence[Tables] = ()) -> Tables:
 
 def _nothing(out: Tables) -> Tables:
     out.populations = [p for p in out.populations if p.dimension is Dimension.ALL]
-    out.counts = dict.fromkeys(out.keys())
+    out.counts = dict.fromkeys(out.cells())
     out.medians = {}
     out.quotes = {}
     return out
@@ -75,8 +79,8 @@ def _nothing(out: Tables) -> Tables:
 
 def _keep_populations(out: Tables, true: Tables, kept: list[Population]) -> None:
     out.populations = kept
-    keys = set(out.keys())
-    out.counts = {key: true.counts.get(key, 0) if key in keys else None for key in out.keys()}
+    keys = set(out.cells())
+    out.counts = {key: true.counts.get(key, 0) if key in keys else None for key in out.cells()}
     out.counts = {key: value for key, value in out.counts.items() if key in keys}
     out.medians = {key: row for key, row in out.medians.items() if key[0] in {p.key for p in kept}}
 
@@ -148,7 +152,9 @@ def _row_rules(out: Tables, true: Tables) -> None:
         for constraint in structure(out):
             if not constraint.equal:
                 continue
-            hidden = [(var, c) for var, c in constraint.terms if is_remainder(var[1]) or out.counts.get(var[1:]) is None]
+            hidden = [
+                (var, c) for var, c in constraint.terms if is_remainder(var[1]) or out.counts.get(var[1:]) is None
+            ]
             if not hidden or len({c > 0 for _, c in hidden}) != 1:
                 continue
             mass = sum(_true_value(true, out, var) for var, _ in hidden)
@@ -215,7 +221,7 @@ def _neighbours(out: Tables, cell: CellKey, depth: int = 3) -> list[CellKey]:
 
 def _fix(out: Tables, true: Tables, finding: Finding) -> None:
     """Hide one more cell (or drop a population) to remove one finding."""
-    pop, question, _ = finding.cell
+    pop = finding.cell[0]
     if not is_remainder(pop) and out.counts.get(finding.cell) is not None:
         _hide(out, true, finding.cell)  # a published cell whose change since the last publication is small
         return

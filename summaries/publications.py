@@ -4,7 +4,6 @@ consultation closes. Every publication is made safe together with the ones befor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config.errors import VoicesError

@@ -114,8 +114,12 @@ def _from_rows(path: str, rows: list[dict[str, Any]]) -> PublishedFile:
         else:
             shape = shapes.setdefault(
                 question,
-                {"kind": row["question_kind"], "rows": [], "broken": False,
-                 "groups": str(row["defines_groups"]).lower() == "true"},
+                {
+                    "kind": row["question_kind"],
+                    "rows": [],
+                    "broken": False,
+                    "groups": str(row["defines_groups"]).lower() == "true",
+                },
             )
             if key not in STATUS_ROWS:
                 if key not in shape["rows"]:

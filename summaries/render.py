@@ -135,8 +135,18 @@ def tidy_rows(report: Report) -> list[dict[str, Any]]:
     labels = {key: label for key, _, label, _ in report.populations}
     out: list[dict[str, Any]] = []
 
-    def add(pop: str, question: str, text: str, kind: str, groups: bool, row: str, label: str, view: CellView | None,
-            value: Any = "", in_row: str = "") -> None:
+    def add(
+        pop: str,
+        question: str,
+        text: str,
+        kind: str,
+        groups: bool,
+        row: str,
+        label: str,
+        view: CellView | None,
+        value: Any = "",
+        in_row: str = "",
+    ) -> None:
         out.append(
             {
                 **base,
@@ -166,7 +176,14 @@ def tidy_rows(report: Report) -> list[dict[str, Any]]:
             for r in t.rows:
                 add(*args, r.key, r.label, r.cell)
             if t.median is not None:
-                add(*args, "median", t.median, None, "" if t.median_value is None else t.median_value, t.median_row or "")
+                add(
+                    *args,
+                    "median",
+                    t.median,
+                    None,
+                    "" if t.median_value is None else t.median_value,
+                    t.median_row or "",
+                )
         for text in q.quotes:
             add(ALL_POP, q.id, q.text, q.kind, q.defines_groups, "quote", "", None, text)
     return out
@@ -180,8 +197,14 @@ def to_csv(report: Report) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in tidy_rows(report):
-        writer.writerow({**row, "final": str(row["final"]).lower(), "suppressed": str(row["suppressed"]).lower(),
-                         "defines_groups": str(row["defines_groups"]).lower()})
+        writer.writerow(
+            {
+                **row,
+                "final": str(row["final"]).lower(),
+                "suppressed": str(row["suppressed"]).lower(),
+                "defines_groups": str(row["defines_groups"]).lower(),
+            }
+        )
     return buffer.getvalue()
 
 
@@ -205,7 +228,10 @@ def to_xlsx(report: Report) -> bytes:
 
 
 _environment = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
@@ -227,7 +253,14 @@ def to_pdf(report: Report) -> bytes:
 
 def to_markdown(report: Report) -> str:
     t = report.texts
-    lines = [f"# {report.title}", "", f"*{t['summary']} — {report.subtitle}*", "", f"**{t['respondents']}:** {report.respondents.text}", ""]
+    lines = [
+        f"# {report.title}",
+        "",
+        f"*{t['summary']} — {report.subtitle}*",
+        "",
+        f"**{t['respondents']}:** {report.respondents.text}",
+        "",
+    ]
     lines += [f"## {t['methodology']}", ""]
     lines += [f"- **{term}:** {text}" if term else f"- {text}" for term, text in report.methodology]
     lines += ["", f"## {t['framework']}", ""]

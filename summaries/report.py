@@ -179,7 +179,9 @@ def build_report(summary: Summary, lang: str, *, compare: Sequence[Summary] = ()
     populations = []
     for p in tables.populations:
         label = texts["everyone"] if p.key == ALL else pick(summary.population_labels.get(p.key), lang, p.code)
-        populations.append((p.key, p.dimension.value, label, cell(tables.counts.get((p.key, "", RESPONDENTS)), lang, hidden)))
+        populations.append(
+            (p.key, p.dimension.value, label, cell(tables.counts.get((p.key, "", RESPONDENTS)), lang, hidden))
+        )
     pop_labels = {key: label for key, _, label, _ in populations}
     quotes_by_question: dict[str, list[str]] = {}
     for quote in summary.quotes:
@@ -239,7 +241,9 @@ def _table(
     respondents = counts.get((pop, "", RESPONDENTS))
     rows = []
     for row in shape.rows_in(pop):
-        rows.append(RowView(row, label_of(info, row, lang), cell(counts.get((pop, shape.id, row)), lang, hidden, answered)))
+        rows.append(
+            RowView(row, label_of(info, row, lang), cell(counts.get((pop, shape.id, row)), lang, hidden, answered))
+        )
     if shape.kind is Kind.MULTIPLE or info.type == "free_text":
         shown = sorted((r for r in rows if r.cell.count is not None), key=lambda r: -(r.cell.count or 0))
         rows = shown + [r for r in rows if r.cell.count is None]  # hidden ones last, in questionnaire order
@@ -308,7 +312,10 @@ def _methodology(summary: Summary, lang: str, texts: dict[str, str]) -> list[tup
     if c.organisation:
         lines.append((texts["organisation"], c.organisation))
     lines += [
-        (texts["questionnaire"], f"{pick(c.flow_title, lang, c.flow_id)} ({c.flow_id}, {texts['version']} {c.flow_version})"),
+        (
+            texts["questionnaire"],
+            f"{pick(c.flow_title, lang, c.flow_id)} ({c.flow_id}, {texts['version']} {c.flow_version})",
+        ),
         (texts["languages"], ", ".join(_language_name(x, lang) for x in c.languages)),
         (texts["dates"], dates),
         (texts["asked_whom"], audience_label(lang, c.audience)),

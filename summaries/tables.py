@@ -112,7 +112,7 @@ class Tables:
                 return q
         raise KeyError(question_id)
 
-    def keys(self) -> list[CellKey]:
+    def cells(self) -> list[CellKey]:
         """Every cell of the tables, in reading order."""
         out: list[CellKey] = []
         for population in self.populations:

@@ -118,7 +118,9 @@ def interface(lang: str, k: int) -> dict[str, str]:
             "would allow that, it is hidden too. Hidden numbers may be 0 or large: they are not small numbers.",
             k=k - 1,
         ),
-        "bins_note": t(lang, "Numbers typed as answers are shown only as ranges; a median only from %(k)s answers.", k=k),
+        "bins_note": t(
+            lang, "Numbers typed as answers are shown only as ranges; a median only from %(k)s answers.", k=k
+        ),
         "quotes_note": t(
             lang, "Written answers are shown only as counts per theme, and as quotes a facilitator approved."
         ),

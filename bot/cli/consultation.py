@@ -13,7 +13,7 @@ from config.errors import ConfigError
 from config.settings import Settings
 from flows.loader import shipped_library
 from storage import repository as repo
-from summaries.counts import shown
+from summaries.disclosure import DEFAULT_K, check_k
 
 TERRITORIES = {str(code) for code in Locale("en").territories if str(code).isalpha() and len(str(code)) == 2}
 
@@ -39,6 +39,19 @@ def add_commands(commands: Commands) -> None:
     create.add_argument("--organisation", help="the organisation running it (shown to participants)")
     create.add_argument("--contact", help="how participants can reach the organisation (shown by /privacy)")
     create.add_argument("--retention-days", type=int, default=180, help="days raw answers are kept after closing")
+    create.add_argument(
+        "--min-cell",
+        type=int,
+        default=DEFAULT_K,
+        help=f"k: no published number from 1 to k-1, nor one that can be worked out (default {DEFAULT_K}, at least 5)",
+    )
+    create.add_argument(
+        "--kind",
+        choices=("roadmap", "progress_report"),
+        default="roadmap",
+        help="what is reviewed: the roadmap, or an annual progress report (default: roadmap)",
+    )
+    create.add_argument("--cycle-year", type=int, help="the roadmap's or progress report's year (default: this year)")
     create.set_defaults(handler=cmd_consultation_create)
     listing = c_commands.add_parser("list", help="list consultations", description="List consultations.")
     listing.set_defaults(handler=cmd_consultation_list)
@@ -75,6 +88,8 @@ def cmd_consultation_create(args: argparse.Namespace, settings: Settings) -> int
         )
         return 2
     default = flow.default_language if flow.default_language in languages else languages[0]
+    k = check_k(args.min_cell)
+    cycle = args.cycle_year or repo.today().year
 
     async def go() -> str:
         database = await open_database(settings)
@@ -91,6 +106,9 @@ def cmd_consultation_create(args: argparse.Namespace, settings: Settings) -> int
                     organisation=args.organisation,
                     contact=args.contact,
                     retention_days=args.retention_days,
+                    min_cell=k,
+                    kind=args.kind,
+                    cycle_year=cycle,
                 )
                 return consultation.code
         finally:
@@ -99,6 +117,7 @@ def cmd_consultation_create(args: argparse.Namespace, settings: Settings) -> int
     code = asyncio.run(go())
     username = bot_username(settings)
     print(f"Consultation created: {args.title} ({country}, flow {flow.id} v{flow.version}, {', '.join(languages)})")
+    print(f"Smallest number shown (k): {k}; {args.kind.replace('_', ' ')} {cycle}")
     print(f"Invite code: {code}")
     print(f"Invite link: https://t.me/{username}?start={code}")
     return 0
@@ -113,7 +132,7 @@ def cmd_consultation_list(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await database.dispose()
         return [
-            (c.code, c.status, c.country, f"{c.flow_id} v{c.flow_version}", c.languages, shown(n), c.title)
+            (c.code, c.status, c.country, f"{c.flow_id} v{c.flow_version}", c.languages, _count(n, c.min_cell), c.title)
             for c, n in rows
         ]
 
@@ -125,23 +144,29 @@ def cmd_consultation_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _count(n: int, k: int) -> str:
+    """A live count on an operator's screen: under the same rule as published ones (0, or at least k)."""
+    return str(n) if n == 0 or n >= k else f"<{k}"
+
+
 def cmd_consultation_close(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> bool:
+    """Close, then make the final publication (the summary reviewers read)."""
+    from bot.cli.summary import flow_source
+    from storage.privacy import KeyRing
+    from summaries.publications import close_and_publish
+
+    async def go() -> int | None:
         database = await open_database(settings)
         try:
-            async with database.transaction() as session:
-                consultation = await repo.consultation_by_code(session, args.code)
-                if consultation is None:
-                    return False
-                await repo.close_consultation(session, consultation)
-                return True
+            made = await close_and_publish(database, args.code, flow_source, keys=KeyRing(settings.secrets().keys))
+            return made.number if made is not None else None
         finally:
             await database.dispose()
 
-    if not asyncio.run(go()):
-        print(f"error: no consultation with code {args.code!r}", file=sys.stderr)
-        return 2
+    number = asyncio.run(go())
     print(f"Consultation {args.code} is closed; its invite no longer works.")
+    if number is not None:
+        print(f"Final publication {number} made: python -m bot summary {args.code} --format html -o report.html")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
@@ -79,7 +80,7 @@ class StepType:
         if step.bins is not None:
             if self.name not in ("integer", "decimal"):
                 problems.append("`bins` apply to integer and decimal steps only")
-            elif len(step.bins) < 1 or any(b <= a for a, b in zip(step.bins, step.bins[1:], strict=False)):
+            elif len(step.bins) < 1 or any(b <= a for a, b in itertools.pairwise(step.bins)):
                 problems.append("`bins` must be increasing numbers, e.g. [0, 10, 50, 100]")
         if step.keep_links:
             if self.name != "free_text":

@@ -76,7 +76,9 @@ def people_tables(draw: st.DrawFn) -> Tables:
         rows = tuple(f"option:o{j}" for j in range(draw(st.integers(2, 4))))
         questions.append(QuestionShape(f"q{i}", kind, rows))
     if groups:
-        questions.insert(0, QuestionShape("group", Kind.SINGLE, tuple(f"option:{g}" for g in groups), group_question=True))
+        questions.insert(
+            0, QuestionShape("group", Kind.SINGLE, tuple(f"option:{g}" for g in groups), group_question=True)
+        )
     people = draw(st.integers(0, 45))
     skew = [rng.random() ** 2 for _ in range(6)]
     populations = [Population(Dimension.ALL)] + [Population(Dimension.GROUP, g) for g in groups]
@@ -106,7 +108,7 @@ def people_tables(draw: st.DrawFn) -> Tables:
                 for option in given or ():
                     counts[(pop, q.id, option)] = counts.get((pop, q.id, option), 0) + 1
     tables = Tables(k, populations, questions)
-    tables.counts = {key: counts.get(key, 0) for key in tables.keys()}
+    tables.counts = {key: counts.get(key, 0) for key in tables.cells()}
     return tables
 
 
@@ -148,7 +150,7 @@ def _grown(true: Tables, more: int) -> Tables:
         if pop != ALL:
             continue
         q = next((x for x in true.questions if x.id == question), None)
-        if row == RESPONDENTS or row == ANSWERED or (q is not None and row == q.rows[0]):
+        if row in (RESPONDENTS, ANSWERED) or (q is not None and row == q.rows[0]):
             grown.counts[key] = (grown.counts[key] or 0) + more
     if any(p.dimension is Dimension.GROUP for p in true.populations):
         group = next(q for q in true.questions if q.group_question)
@@ -169,11 +171,11 @@ def test_the_integer_program_agrees_with_brute_force() -> None:
     for _ in range(40):
         bands = tuple(rng.choice([0, 0, 1, 2, 3, 6, 8]) for _ in range(4))
         tables = age_table(5, bands)  # type: ignore[arg-type]
-        for key in rng.sample(tables.keys(), rng.randint(1, 4)):
+        for key in rng.sample(tables.cells(), rng.randint(1, 4)):
             if key[2] != RESPONDENTS:
                 tables.counts[key] = None
         result = audit([tables], exact=True)
-        hidden = [key for key in tables.keys() if tables.counts[key] is None]
+        hidden = [key for key in tables.cells() if tables.counts[key] is None]
         found: dict[tuple[str, str, str], set[int]] = {key: set() for key in hidden}
         total = sum(bands)
         for values in itertools.product(range(total + 1), repeat=len(hidden)):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from summaries.counts import consultation_counts, share, shown
+
 from storage import repository as repo
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.models import ConversationSession
-from summaries.counts import consultation_counts, share, shown
 from tests.bot.test_cli import cli
 
 
