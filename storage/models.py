@@ -65,6 +65,8 @@ class ConversationSession(SQLModel, table=True):
     status: str = Field(max_length=12)
     language: str = Field(max_length=10)
     context: str = Field(default="{}")  # engine bookkeeping: step history, pending selections, choice codes
+    invite_id: int | None = Field(default=None, foreign_key="invite.id", index=True, ondelete="SET NULL")
+    """The invite (channel) the person came through: counted per channel, never tied to anything else."""
     started_at: datetime
     updated_at: datetime
 
@@ -258,3 +260,21 @@ class AggregateThemeCount(SQLModel, table=True):
     question_id: str = Field(max_length=40)
     theme_code: str | None = Field(default=None, max_length=40)
     count: int
+
+
+# ---- invites ----
+
+
+class Invite(SQLModel, table=True):
+    """One invite code of a consultation. Several codes tell channels apart (a workshop, a partner, a radio spot)
+    without identifying anyone; the label names the channel for the organisers. Codes are stored upper-case and
+    matched case-insensitively; a revoked code no longer opens the consultation."""
+
+    __tablename__ = "invite"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    code: str = Field(max_length=32, unique=True, index=True)
+    label: str = Field(max_length=80)
+    created_at: datetime
+    revoked_at: datetime | None = None

@@ -20,12 +20,15 @@ from storage.models import (
     ConsentRecord,
     Consultation,
     ConversationSession,
+    Invite,
     Participant,
     ProcessedUpdate,
 )
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud and type
 CODE_LENGTH = 8
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 3650
+"""Raw answers are kept this many days after a consultation closes (then only aggregates remain)."""
 LIVE_STATUSES = ("active", "paused", "stopped", "expired")
 """Sessions a participant can come back to (not completed or declined)."""
 
@@ -62,9 +65,18 @@ async def create_consultation(
     kind: str = "roadmap",
     cycle_year: int | None = None,
 ) -> Consultation:
-    chosen = code or new_code()
+    title = title.strip()
+    if not title or len(title) > 200:
+        raise StorageError("a consultation needs a title of 1 to 200 characters")
+    if not MIN_RETENTION_DAYS <= retention_days <= MAX_RETENTION_DAYS:
+        raise StorageError(
+            f"retention must be {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days after closing, not {retention_days}"
+        )
+    chosen = (code or new_code()).upper()
     if await consultation_by_code(session, chosen) is not None:
         raise StorageError(f"a consultation with code {chosen!r} already exists")
+    if (await session.exec(select(Invite).where(Invite.code == chosen))).first() is not None:
+        raise StorageError(f"an invite with code {chosen!r} already exists")
     consultation = Consultation(
         code=chosen,
         title=title,
@@ -83,11 +95,19 @@ async def create_consultation(
     )
     session.add(consultation)
     await session.flush()
+    if consultation.id is None:
+        raise StorageError("the database gave the new consultation no id")
+    # its own code is its first invite (the channel "default"); more can be added per channel
+    first = Invite(consultation_id=consultation.id, code=chosen, label="default", created_at=consultation.created_at)
+    session.add(first)
+    await session.flush()
     return consultation
 
 
 async def consultation_by_code(session: AsyncSession, code: str) -> Consultation | None:
-    result = await session.exec(select(Consultation).where(Consultation.code == code))
+    """A consultation by its own code (case-insensitive). Participants' /start goes through
+    `storage.invites.consultation_for_invite` instead, which also knows the channel and revocation."""
+    result = await session.exec(select(Consultation).where(Consultation.code == code.strip().upper()))
     return result.first()
 
 
