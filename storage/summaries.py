@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
@@ -18,11 +19,11 @@ from storage.models import (
     AggregateSnapshot,
     AggregateThemeCount,
     Answer,
-    AnswerReview,
     ConversationSession,
     Theme,
     ThemeAssignment,
 )
+from storage.repository import now
 
 
 @dataclass(frozen=True)
@@ -61,24 +62,25 @@ class Tally:
     themes: list[ThemeCount]
 
 
-def _channel_column() -> object:
-    """The invite channel of a session (NULL until invites exist)."""
-    invite = getattr(ConversationSession, "invite_id", None)
-    return col(invite) if invite is not None else None
-
-
 async def answer_counts(session: AsyncSession, consultation_id: int, group_question: str | None) -> list[AnswerCount]:
-    """Identical answers per question x group x channel, counted by the database."""
+    """Identical answers per question x group x channel, counted by the database (one query)."""
     group_answer = aliased(Answer)
     written = col(Answer.text_cipher).is_not(None)
-    group_codes = col(group_answer.choice_codes) if group_question else func.cast(None, Answer.choice_codes.type)  # type: ignore[attr-defined]
-    channel = _channel_column()
-    columns = [col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), written, group_codes]
-    if channel is not None:
-        columns.append(channel)  # type: ignore[arg-type]
-    statement = sa_select(*columns, func.count()).where(col(Answer.consultation_id) == consultation_id)
-    if channel is not None:
-        statement = statement.join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
+    columns: list[Any] = [
+        col(Answer.question_id),
+        col(Answer.choice_codes),
+        col(Answer.skipped),
+        written,
+        col(ConversationSession.invite_id),
+    ]
+    if group_question:
+        columns.append(col(group_answer.choice_codes))
+    statement = (
+        sa_select(*columns, func.count())
+        .select_from(Answer)
+        .join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
+        .where(col(Answer.consultation_id) == consultation_id)
+    )
     if group_question:
         statement = statement.outerjoin(
             group_answer,
@@ -87,15 +89,20 @@ async def answer_counts(session: AsyncSession, consultation_id: int, group_quest
                 col(group_answer.question_id) == group_question,
             ),
         )
-    statement = statement.group_by(*columns)
     connection = await session.connection()
-    rows = (await connection.execute(statement)).all()
-    out = []
-    for row in rows:
-        question, codes, skipped, has_text, group = row[0], row[1], row[2], row[3], row[4]
-        invite = row[5] if channel is not None else None
-        out.append(AnswerCount(question, codes, bool(skipped), bool(has_text), group, invite, int(row[-1])))
-    return out
+    rows = (await connection.execute(statement.group_by(*columns))).all()
+    return [
+        AnswerCount(
+            question_id=row[0],
+            choice_codes=row[1],
+            skipped=bool(row[2]),
+            written=bool(row[3]),
+            group=row[5] if group_question else None,
+            channel=row[4],
+            count=int(row[-1]),
+        )
+        for row in rows
+    ]
 
 
 async def respondent_counts(
@@ -103,11 +110,14 @@ async def respondent_counts(
 ) -> list[RespondentCount]:
     """People who consented (one session each), per group answer and channel."""
     group_answer = aliased(Answer)
-    channel = _channel_column()
-    group_codes = col(group_answer.choice_codes) if group_question else func.cast(None, Answer.choice_codes.type)  # type: ignore[attr-defined]
-    columns = [group_codes] + ([channel] if channel is not None else [])  # type: ignore[list-item]
-    statement = sa_select(*columns, func.count()).select_from(ConversationSession)
-    statement = statement.where(col(ConversationSession.consultation_id) == consultation_id)
+    columns: list[Any] = [col(ConversationSession.invite_id)]
+    if group_question:
+        columns.append(col(group_answer.choice_codes))
+    statement = (
+        sa_select(*columns, func.count())
+        .select_from(ConversationSession)
+        .where(col(ConversationSession.consultation_id) == consultation_id)
+    )
     if group_question:
         statement = statement.outerjoin(
             group_answer,
@@ -116,10 +126,9 @@ async def respondent_counts(
                 col(group_answer.question_id) == group_question,
             ),
         )
-    statement = statement.group_by(*columns)
     connection = await session.connection()
-    rows = (await connection.execute(statement)).all()
-    return [RespondentCount(row[0], row[1] if channel is not None else None, int(row[-1])) for row in rows]
+    rows = (await connection.execute(statement.group_by(*columns))).all()
+    return [RespondentCount(row[1] if group_question else None, row[0], int(row[-1])) for row in rows]
 
 
 async def theme_counts(session: AsyncSession, consultation_id: int) -> list[ThemeCount]:
@@ -133,7 +142,9 @@ async def theme_counts(session: AsyncSession, consultation_id: int) -> list[Them
         .where(col(Answer.consultation_id) == consultation_id)
         .group_by(col(Answer.question_id), col(Theme.code))
     )
-    assigned = sa_select(ThemeAssignment.answer_id).where(col(ThemeAssignment.answer_id) == col(Answer.id)).exists()
+    assigned = (
+        sa_select(col(ThemeAssignment.answer_id)).where(col(ThemeAssignment.answer_id) == col(Answer.id)).exists()
+    )
     uncoded = await connection.execute(
         sa_select(col(Answer.question_id), func.count())
         .where(col(Answer.consultation_id) == consultation_id, col(Answer.text_cipher).is_not(None), ~assigned)
@@ -181,11 +192,11 @@ async def write_snapshot(session: AsyncSession, consultation_id: int, group_ques
         await theme_counts(session, consultation_id),
     )
     if snapshot is None:
-        snapshot = AggregateSnapshot(consultation_id=consultation_id, respondents=0, computed_at=_now())
+        snapshot = AggregateSnapshot(consultation_id=consultation_id, respondents=0, computed_at=now())
         session.add(snapshot)
         await session.flush()
     snapshot.respondents += sum(r.count for r in live.respondents)
-    snapshot.computed_at = _now()
+    snapshot.computed_at = now()
     session.add(snapshot)
     for r in live.respondents:
         session.add(
@@ -215,28 +226,10 @@ async def write_snapshot(session: AsyncSession, consultation_id: int, group_ques
 
 async def respondents_since(session: AsyncSession, consultation_id: int, since: datetime) -> int:
     """People who consented after `since` (a publication's time): the "k new respondents" rule."""
-    result = await session.exec(
-        select(func.count())
+    connection = await session.connection()
+    result = await connection.execute(
+        sa_select(func.count())
         .select_from(ConversationSession)
-        .where(ConversationSession.consultation_id == consultation_id, col(ConversationSession.started_at) > since)
+        .where(col(ConversationSession.consultation_id) == consultation_id, col(ConversationSession.started_at) > since)
     )
-    return int(result.one())
-
-
-async def written_answer_count(session: AsyncSession, consultation_id: int) -> tuple[int, int]:
-    """(written answers, of which reviewed) for a consultation's review queue."""
-    total = await session.exec(
-        select(func.count())
-        .select_from(Answer)
-        .where(Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None))
-    )
-    reviewed = await session.exec(
-        select(func.count()).select_from(AnswerReview).where(AnswerReview.consultation_id == consultation_id)
-    )
-    return int(total.one()), int(reviewed.one())
-
-
-def _now() -> datetime:
-    from storage.repository import now
-
-    return now()
+    return int(result.scalar_one())

@@ -87,7 +87,7 @@ async def written_answers(
     """Written answers of a consultation in the order they came, decrypted for a facilitator's review."""
     reviewed = select(AnswerReview.answer_id).where(col(AnswerReview.answer_id) == col(Answer.id)).exists()
     query = (
-        select(Answer, ConversationSession.language)
+        select(Answer, ConversationSession.language, ConversationSession.participant_id)
         .join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
         .where(Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None))
     )
@@ -97,8 +97,9 @@ async def written_answers(
     if limit is not None:
         query = query.limit(limit)
     found = list((await session.exec(query)).all())
-    answers = [answer for answer, _ in found]
-    languages = {answer.id: language for answer, language in found}
+    answers = [answer for answer, _, _ in found]
+    languages = {answer.id: language for answer, language, _ in found}
+    participants = {answer.id: participant for answer, _, participant in found}
     ids = [a.id for a in answers if a.id is not None]
     themes: dict[int, list[str]] = {}
     if ids:
@@ -126,7 +127,8 @@ async def written_answers(
     for answer in answers:
         if answer.id is None or answer.text_cipher is None or answer.key_id is None:
             continue
-        text = keys.decrypt(answer.text_cipher, answer.key_id, answer_context(consultation_id, answer.question_id))
+        context = answer_context(consultation_id, participants[answer.id], answer.session_id, answer.question_id)
+        text = keys.decrypt(answer.text_cipher, answer.key_id, context)
         out.append(
             WrittenAnswer(
                 answer.id,

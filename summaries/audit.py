@@ -144,16 +144,21 @@ def audit(chain: Sequence[Tables], *, only: int | None = None, exact: bool = Fal
     ranges = system.ranges([var for var, _ in targets], k, exact=exact)
     for var, remainder in targets:
         low, high = ranges[var]
-        result.ranges[(var[0], var[1:])] = (low, high)  # type: ignore[index]
+        cell: CellKey = (var[1], var[2], var[3])
+        result.ranges[(var[0], cell)] = (low, high)
         safe = remainder_is_safe(low, high, k) if remainder else cell_is_safe(low, high, k)
         if not safe:
-            result.findings.append(Finding(chain[var[0]].publication or var[0], var[1:], low, high))  # type: ignore[arg-type]
+            result.findings.append(Finding(chain[var[0]].publication or var[0], cell, low, high))
     for earlier, later, key in pairs:
         if only is not None and later != only:
             continue
         a, b = (earlier, *key), (later, *key)
         if a in known and b in known:
             low = high = known[b] - known[a]
+        elif system.seen_at_least(
+            {v: c for v, c in ((b, 1), (a, -1)) if v not in known}, k - known.get(b, 0) + known.get(a, 0)
+        ):
+            continue  # a point of the system already has this change at k or more: it is not known to be small
         else:
             low, high = system.range({b: 1, a: -1}, k)
         if not difference_is_safe(low, high, k):
@@ -190,6 +195,9 @@ class _System:
                 x = parent[x]
             return x
 
+        self.fixed: dict[Var, int] = {}
+        """Unknowns that one equation alone pins down (found before solving anything; reported as exact)."""
+        pending: list[tuple[dict[Var, int], bool, int]] = []
         for constraint in constraints:
             terms: dict[Var, int] = {}
             rhs = constraint.rhs
@@ -198,12 +206,26 @@ class _System:
                     rhs -= coefficient * known[var]
                 else:
                     terms[var] = terms.get(var, 0) + coefficient
-            terms = {var: c for var, c in terms.items() if c}
+            pending.append(({var: c for var, c in terms.items() if c}, constraint.equal, rhs))
+        changed = True
+        while changed:  # substitute values pinned by a single-unknown equation, until none is left
+            changed = False
+            for terms, equal, rhs in pending:
+                live = {var: c for var, c in terms.items() if var not in self.fixed}
+                if equal and len(live) == 1:
+                    ((var, c),) = live.items()
+                    rest = rhs - sum(c2 * self.fixed[v2] for v2, c2 in terms.items() if v2 in self.fixed)
+                    if rest % c == 0 and rest // c >= 0:
+                        self.fixed[var] = rest // c
+                        changed = True
+        for terms, equal, rhs in pending:
+            rhs -= sum(c * self.fixed[var] for var, c in terms.items() if var in self.fixed)
+            terms = {var: c for var, c in terms.items() if var not in self.fixed}
             if not terms:
-                if (constraint.equal and rhs != 0) or (not constraint.equal and rhs < 0):
+                if (equal and rhs != 0) or (not equal and rhs < 0):
                     self.consistent = False
                 continue
-            self.rows.append((terms, constraint.equal, rhs))
+            self.rows.append((terms, equal, rhs))
             first = next(iter(terms))
             parent.setdefault(first, first)
             for var in terms:
@@ -219,6 +241,8 @@ class _System:
         for index, (terms, _, _) in enumerate(self.rows):
             self.by_root.setdefault(self.component[next(iter(terms))], []).append(index)
         self._cache: dict[Var, tuple[list[Var], dict[Var, int], LinearConstraint | None, Bounds]] = {}
+        self.points: dict[Var, list[np.ndarray]] = {}
+        """Solutions found so far, per component: each is a table consistent with everything published."""
 
     def feasible(self) -> bool:
         if not self.consistent:
@@ -236,7 +260,7 @@ class _System:
         cached = self._cache.get(root)
         if cached is not None:
             return cached
-        variables = self.members[root]
+        variables = sorted(self.members[root])  # canonical order: cached solutions stay meaningful
         position = {var: i for i, var in enumerate(variables)}
         row_ids = self.by_root.get(root, [])
         matrix = lil_matrix((len(row_ids), len(variables)))
@@ -262,7 +286,23 @@ class _System:
         res = milp(vector, constraints=linear or (), integrality=np.ones(len(variables)), bounds=bounds)
         if res.status != 0:
             raise AuditError("the published figures contradict each other")
-        return float(round(sense * res.fun)), np.round(res.x)
+        point = np.round(res.x)
+        self.points.setdefault(root, []).append(point)
+        return float(round(sense * res.fun)), point
+
+    def seen_at_least(self, expression: dict[Var, int], k: int) -> bool:
+        """Whether a solution found so far gives `expression` a value of at least k (variables in one component,
+        or constants known from the publications)."""
+        k -= sum(c * self.fixed[var] for var, c in expression.items() if var in self.fixed)
+        expression = {var: c for var, c in expression.items() if var not in self.fixed}
+        roots = {self.component.get(var) for var in expression}
+        if len(roots) != 1 or None in roots:
+            return False
+        root = roots.pop()
+        if root is None or root not in self.points:
+            return False
+        _, position, _, _ = self._problem(root)
+        return any(sum(c * point[position[var]] for var, c in expression.items()) >= k for point in self.points[root])
 
     def range(self, expression: dict[Var, int], k: int | None = None) -> tuple[float, float]:
         """Lowest and highest value of sum(coefficient * var) over the integer points of the system."""
@@ -270,6 +310,9 @@ class _System:
         low = high = 0.0
         for var, coefficient in expression.items():
             root = self.component.get(var)
+            if var in self.fixed:
+                low, high = low + coefficient * self.fixed[var], high + coefficient * self.fixed[var]
+                continue
             if root is None:  # in no constraint: any value from 0 to the bound
                 top = float(self.upper.get(var[0], 10**9))
                 low, high = low + min(0.0, coefficient * top), high + max(0.0, coefficient * top)
@@ -288,29 +331,63 @@ class _System:
         by_root: dict[Var, list[Var]] = {}
         for var in targets:
             root = self.component.get(var)
-            if root is None:
+            if var in self.fixed:
+                out[var] = (float(self.fixed[var]), float(self.fixed[var]))
+            elif root is None:
                 out[var] = (0.0, float(self.upper.get(var[0], 10**9)))
             else:
                 by_root.setdefault(root, []).append(var)
         for root, variables in by_root.items():
-            members, position, _, _ = self._problem(root)
-            seen_low = np.full(len(members), np.inf)
-            seen_high = np.full(len(members), -np.inf)
-
-            everything = dict.fromkeys(variables, 1)
-            _note(seen_low, seen_high, self._solve(root, everything, -1)[1])
-            _note(seen_low, seen_high, self._solve(root, everything, 1)[1])
-            for var in variables:
-                i = position[var]
-                if not exact and seen_high[i] >= k and seen_low[i] < seen_high[i]:
-                    out[var] = (float(seen_low[i]), float(seen_high[i]))  # known wide enough; not exact
-                    continue
-                high, point = self._solve(root, {var: 1}, -1)
-                _note(seen_low, seen_high, point)
-                if not exact and high >= k and seen_low[i] < high:
-                    out[var] = (float(seen_low[i]), high)
-                    continue
-                low, point = self._solve(root, {var: 1}, 1)
-                _note(seen_low, seen_high, point)
-                out[var] = (low, high)
+            signature = (self.signature(root), tuple(variables), k, exact)
+            cached = _CACHE.get(signature)
+            if cached is not None:
+                found, points = cached
+                out.update(found)
+                self.points.setdefault(root, []).extend(points)
+                continue
+            before = len(self.points.get(root, []))
+            found = self._component_ranges(root, variables, k, exact)
+            out.update(found)
+            if len(_CACHE) > 4096:
+                _CACHE.clear()
+            _CACHE[signature] = (found, self.points.get(root, [])[before:])
         return out
+
+    def signature(self, root: Var) -> tuple[object, ...]:
+        """What a component's ranges depend on: its equations and bounds (cached across audits of a summary
+        being made, where most components do not change from one round to the next)."""
+        members, _, _, _ = self._problem(root)
+        rows = tuple(
+            sorted(
+                (tuple(sorted(terms.items())), equal, rhs)
+                for terms, equal, rhs in (self.rows[i] for i in self.by_root.get(root, []))
+            )
+        )
+        return (rows, tuple(sorted((var, self.upper.get(var[0], 10**9)) for var in members)))
+
+    def _component_ranges(self, root: Var, variables: list[Var], k: int, exact: bool) -> dict[Var, tuple[float, float]]:
+        out: dict[Var, tuple[float, float]] = {}
+        members, position, _, _ = self._problem(root)
+        seen_low = np.full(len(members), np.inf)
+        seen_high = np.full(len(members), -np.inf)
+
+        everything = dict.fromkeys(variables, 1)
+        _note(seen_low, seen_high, self._solve(root, everything, -1)[1])
+        _note(seen_low, seen_high, self._solve(root, everything, 1)[1])
+        for var in variables:
+            i = position[var]
+            if not exact and seen_high[i] >= k and seen_low[i] < seen_high[i]:
+                out[var] = (float(seen_low[i]), float(seen_high[i]))  # known wide enough; not exact
+                continue
+            high, point = self._solve(root, {var: 1}, -1)
+            _note(seen_low, seen_high, point)
+            if not exact and high >= k and seen_low[i] < high:
+                out[var] = (float(seen_low[i]), high)
+                continue
+            low, point = self._solve(root, {var: 1}, 1)
+            _note(seen_low, seen_high, point)
+            out[var] = (low, high)
+        return out
+
+
+_CACHE: dict[tuple[object, ...], tuple[dict[Var, tuple[float, float]], list[np.ndarray]]] = {}

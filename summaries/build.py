@@ -14,6 +14,7 @@ from storage import repository as repo
 from storage import summaries as sql
 from storage import themes as theme_store
 from storage.database import Database
+from storage.invites import invites_of
 from storage.models import Consultation
 from storage.privacy import KeyRing
 from summaries.bins import automatic_edges, bin_rows, parse_number, row_of
@@ -65,7 +66,9 @@ async def true_summary(
         tally = await sql.tally(session, cid, flow.group_question)
         codebook = await theme_store.codebook(session, cid)
         quotes = await theme_store.approved_quotes(session, cid, keys) if keys is not None else []
-    channels = channel_labels or {}
+        invites = await invites_of(session, cid)
+    channels: dict[int | None, str] = {invite.id: invite.label for invite in invites}
+    channels.update(channel_labels or {})
     languages = consultation.language_list or list(flow.languages)
     earlier_bins = {q.id: q.bins for s in previous for q in s.questions if q.bins}
     summary = _arrange(consultation, flow, tally, codebook, earlier_bins, channels, languages)
@@ -233,15 +236,14 @@ def _arrange(
                 counts[(ALL, t.question_id, NO_THEME)] += t.count
     tables = Tables(k, populations, [shapes[q.id] for q in flow.questions])
     full: dict[tuple[str, str, str], int | None] = {}
-    for key in tables.cells():
-        pop, question, row = key
+    for cell in tables.cells():
+        pop, question_id, row = cell
         if row == NOT_REACHED:
             total = counts.get((pop, "", RESPONDENTS), 0)
-            full[key] = max(
-                0, total - counts.get((pop, question, ANSWERED), 0) - counts.get((pop, question, SKIPPED), 0)
-            )
+            given = counts.get((pop, question_id, ANSWERED), 0) + counts.get((pop, question_id, SKIPPED), 0)
+            full[cell] = max(0, total - given)
         else:
-            full[key] = counts.get(key, 0)
+            full[cell] = counts.get(cell, 0)
     tables.counts = full
     # ---- medians: ratings by their points, numbers by their values
     numeric_medians: dict[tuple[str, str], float] = {}
@@ -279,8 +281,8 @@ def _arrange(
         row_labels: dict[str, Texts] = {}
         for code, texts in q.options:
             row_labels[f"option:{code}"] = dict(texts)
-        for t in themes:
-            row_labels[f"theme:{t.code}"] = dict(t.labels) or dict.fromkeys(languages, t.code)
+        for entry in themes:
+            row_labels[f"theme:{entry.code}"] = dict(entry.labels) or dict.fromkeys(languages, entry.code)
         scale = None
         if q.type == RATING and q.options:
             points = [int(code) for code, _ in q.options]

@@ -13,7 +13,7 @@ LABEL = 230
 NUMBER = 90
 
 
-def bar_chart(table: TableView, hidden_text: str, *, rtl: bool = False, title: str = "") -> str:
+def bar_chart(table: TableView, hidden_text: str, *, rtl: bool = False, title: str = "", ident: str = "chart") -> str:
     rows = [r for r in table.rows if r.key != "theme:" or r.cell.count]
     if not rows:
         return ""
@@ -23,7 +23,8 @@ def bar_chart(table: TableView, hidden_text: str, *, rtl: bool = False, title: s
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
         f'width="{WIDTH}" height="{height}" aria-label="{escape(title, {chr(34): "&quot;"})}">',
-        '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<defs><pattern id="hatch-{ident}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)">'
         '<rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#777" stroke-width="2"/>'
         "</pattern></defs>",
     ]
@@ -34,8 +35,8 @@ def bar_chart(table: TableView, hidden_text: str, *, rtl: bool = False, title: s
         parts.append(f'<text x="{LABEL - 8}" y="{y + 16}" {anchor} font-size="12">{escape(label)}</text>')
         if row.cell.count is None:
             parts.append(
-                f'<rect x="{LABEL}" y="{y + 3}" width="{bar_space * 0.25:.1f}" height="{ROW - 8}" fill="url(#hatch)" '
-                'stroke="#555" stroke-width="0.5"/>'
+                f'<rect x="{LABEL}" y="{y + 3}" width="{bar_space * 0.25:.1f}" height="{ROW - 8}" '
+                f'fill="url(#hatch-{ident})" stroke="#555" stroke-width="0.5"/>'
             )
             parts.append(
                 f'<text x="{LABEL + bar_space * 0.25 + 6:.1f}" y="{y + 16}" font-size="12" font-style="italic">'

@@ -63,7 +63,14 @@ def suppress(true: Tables, previous: Sequence[Tables] = ()) -> Tables:
         if not findings:
             _keep_medians(out)
             return out
-        _fix(out, true, findings[0])
+        touched: set[str] = set()
+        for finding in findings:  # one fix per question per round: each question's tables are mostly apart
+            if finding.cell[1] in touched or (touched and not finding.cell[1]):
+                continue
+            touched.add(finding.cell[1])
+            _fix(out, true, finding)
+            if not finding.cell[1]:
+                break
         _row_rules(out, true)
         _keep_medians(out)
     raise DisclosureError("complementary suppression did not converge")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +240,9 @@ def to_html(report: Report) -> str:
     charts = {}
     for q in report.questions:
         everyone: TableView = q.everyone
-        charts[q.id] = bar_chart(everyone, report.texts["hidden"], rtl=report.direction == "rtl", title=q.text)
+        charts[q.id] = bar_chart(
+            everyone, report.texts["hidden"], rtl=report.direction == "rtl", title=q.text, ident=q.id
+        )
     data = json.dumps(to_document(report), ensure_ascii=False).replace("</", "<\\/")
     return _environment.get_template("report.html").render(r=report, charts=charts, data=data)
 
@@ -247,6 +250,8 @@ def to_html(report: Report) -> str:
 def to_pdf(report: Report) -> bytes:
     from weasyprint import HTML
 
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # its progress notes are not the operator's business
     pdf: bytes = HTML(string=to_html(report)).write_pdf()
     return pdf
 
@@ -278,7 +283,8 @@ def to_markdown(report: Report) -> str:
         lines += [f"## {q.text}", ""]
         if q.tags:
             lines += [f"{t['roadmap_elements']}: " + ", ".join(label for _, label in q.tags), ""]
-        status = f"{t['answered']}: {a.answered.text} · {t['skipped']}: {a.skipped.text} · {t['not_reached']}: {a.not_reached.text}"
+        status = f"{t['answered']}: {a.answered.text} · {t['skipped']}: {a.skipped.text}"
+        status += f" · {t['not_reached']}: {a.not_reached.text}"
         if a.median:
             status += f" · {t['median']}: {a.median}"
         lines += [status, ""]

@@ -271,9 +271,23 @@ def _table(
     return view
 
 
-def top_rows(table: TableView, limit: int = 1) -> list[RowView]:
+def most_chosen(table: TableView, kind: str) -> RowView | None:
+    """The answer certainly chosen most: the largest shown count, larger than anything hidden could be (for one
+    answer per person: answered minus what is shown; with several answers, nothing may be hidden)."""
     shown = [r for r in table.rows if r.cell.count and r.cell.share is not None and r.key != "theme:"]
-    return sorted(shown, key=lambda r: -(r.cell.share or 0))[:limit]
+    if not shown or table.answered.count is None:
+        return None
+    best = max(shown, key=lambda r: r.cell.count or 0)
+    hidden = [r for r in table.rows if r.cell.count is None]
+    if hidden:
+        if kind != Kind.SINGLE.value:
+            return None
+        rest = table.answered.count - sum(r.cell.count or 0 for r in table.rows)
+        if (best.cell.count or 0) <= rest:
+            return None
+    if sum(1 for r in shown if r.cell.count == best.cell.count) > 1:
+        return None  # a tie: no single answer was chosen most
+    return best
 
 
 def _framework(summary: Summary, questions: list[QuestionView], lang: str, texts: dict[str, str]) -> list[ElementView]:
@@ -290,7 +304,8 @@ def _framework(summary: Summary, questions: list[QuestionView], lang: str, texts
                 table = next((t for t in q.tables if t.population == pop), None)
                 if table is None:
                     continue
-                for row in top_rows(table):
+                row = most_chosen(table, q.kind)
+                if row is not None:
                     text = f"{who}: {row.label} ({row.cell.share_text})"
                     findings.append(Finding(q.id, pop, text, row.cell.share or 0))
         out.append(ElementView(element, element_label(lang, element), tagged, findings))

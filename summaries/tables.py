@@ -196,9 +196,9 @@ def structure(tables: Tables, index: int = 0) -> list[Constraint]:
                 for member in members[:-1]:
                     code = Population.parse(member).code
                     add([(v(member, "", RESPONDENTS), 1), (v(ALL, group.id, f"option:{code}"), -1)], True)
-    for question, n in tables.quotes.items():
-        if n > 0:
-            add([(v(ALL, question, ANSWERED), -1)], False, -n)
+    for question, quoted in tables.quotes.items():
+        if quoted > 0:
+            add([(v(ALL, question, ANSWERED), -1)], False, -quoted)
     return out
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from bot.cli.common import Commands, open_database, print_table
 from config.errors import ConfigError
@@ -67,15 +68,20 @@ def add_commands(commands: Commands) -> None:
     listing.set_defaults(handler=cmd_list)
 
 
-async def _run(settings: Settings, work: Callable[[Database], object]) -> object:
-    database = await open_database(settings)
-    try:
-        result = work(database)
-        if asyncio.iscoroutine(result):
-            return await result
-        return result
-    finally:
-        await database.dispose()
+T = TypeVar("T")
+
+
+def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the database, do the work, close it."""
+
+    async def go() -> T:
+        database = await open_database(settings)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go())
 
 
 def cmd_themes(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,7 +90,7 @@ def cmd_themes(args: argparse.Namespace, settings: Settings) -> int:
             _, cid = await consultation_or_fail(session, args.code)
             return await store.codebook(session, cid)
 
-    entries = asyncio.run(_run(settings, work))  # type: ignore[arg-type]
+    entries = _run(settings, work)
     if not entries:
         print(f"No themes yet. Add one with: python -m bot quotes theme {args.code} THEME --label ...")
         return 0
@@ -94,7 +100,7 @@ def cmd_themes(args: argparse.Namespace, settings: Settings) -> int:
             "; ".join(f"{k}: {v}" for k, v in e.labels.items()),
             "; ".join(f"{k}: {', '.join(v)}" for k, v in e.keywords.items()),
         )
-        for e in entries  # type: ignore[union-attr]
+        for e in entries
     ]
     print_table(("theme", "labels", "keywords"), rows)
     return 0
@@ -120,7 +126,7 @@ def cmd_theme(args: argparse.Namespace, settings: Settings) -> int:
             await store.save_theme(session, cid, args.theme, labels, keywords)
             return "saved"
 
-    print(f"Theme {args.theme}: {asyncio.run(_run(settings, work))}.")  # type: ignore[arg-type]
+    print(f"Theme {args.theme}: {_run(settings, work)}.")
     return 0
 
 
@@ -138,7 +144,7 @@ def cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     async def work(database: Database) -> tuple[int, list[store.WrittenAnswer]]:
         return await _answers(database, args.code, keys, pending=False)
 
-    _, answers = asyncio.run(_run(settings, work))  # type: ignore[misc]
+    _, answers = _run(settings, work)
     languages = sorted({a.language or "en" for a in answers})
     for language in [args.language] if args.language else languages:
         texts = [a.text for a in answers if (a.language or "en") == language]
@@ -155,10 +161,10 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             _, cid = await consultation_or_fail(session, args.code)
             return await store.approved_quotes(session, cid, keys)
 
-    quotes = asyncio.run(_run(settings, work))  # type: ignore[arg-type]
-    for quote in quotes:  # type: ignore[union-attr]
+    quotes = _run(settings, work)
+    for quote in quotes:
         print(f"[{quote.question_id}] {quote.text}")
-    print(f"{len(quotes)} approved quote(s).")  # type: ignore[arg-type]
+    print(f"{len(quotes)} approved quote(s).")
     return 0
 
 
@@ -217,5 +223,5 @@ def review(code: str, settings: Settings, ask: Ask) -> int:
         print(f"\n{done} answer(s) reviewed.")
         return done
 
-    asyncio.run(_run(settings, work))
+    _run(settings, work)
     return 0

@@ -124,7 +124,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     language = args.language or summary.consultation.default_language
     if language not in summary.consultation.languages:
         raise ConfigError(
-            f"consultation {args.target} has no text in {language}; it offers {', '.join(summary.consultation.languages)}"
+            f"consultation {args.target} has no text in {language}; "
+            f"it offers {', '.join(summary.consultation.languages)}"
         )
     data = render(build_report(summary, language, compare=others), args.format)
     if args.output:

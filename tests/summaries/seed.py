@@ -89,12 +89,13 @@ async def seed(
             for position, step in enumerate(flow.steps):
                 if position > stop_after:
                     break
-                value = _answer(rng, step.type, [o.code for o in step.options], step.id, cid)
+                context = answer_context(cid, participant.id, row.id or 0, step.id)
+                value = _answer(rng, step.type, [o.code for o in step.options], step.id, context)
                 if value is not None:
                     await repo.upsert_answer(session, row, value)
 
 
-def _answer(rng: random.Random, kind: str, options: list[str], question: str, cid: int) -> repo.AnswerValue | None:
+def _answer(rng: random.Random, kind: str, options: list[str], question: str, context: str) -> repo.AnswerValue | None:
     if kind in ("consent", "end", "note", "section", "calculate", "acknowledge"):
         return None
     if rng.random() < 0.08:
@@ -108,6 +109,6 @@ def _answer(rng: random.Random, kind: str, options: list[str], question: str, ci
         chosen = [o for o in options if rng.random() < 0.4] or [options[0]]
         return repo.AnswerValue(question, codes=tuple(chosen))
     if kind == "free_text":
-        cipher, key_id = RING.encrypt(rng.choice(IDEAS), answer_context(cid, question))
+        cipher, key_id = RING.encrypt(rng.choice(IDEAS), context)
         return repo.AnswerValue(question, text_cipher=cipher, key_id=key_id)
     return None

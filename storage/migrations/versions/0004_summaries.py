@@ -1,7 +1,7 @@
 """summaries: consultation k, kind and cycle; publications; themes, quotes; snapshot cross-tab dimensions
 
 Revision ID: 0004_summaries
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0004_summaries'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
