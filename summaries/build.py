@@ -106,10 +106,11 @@ async def live_summary(
     previous: Sequence[Summary] = (),
     channel_labels: dict[int | None, str] | None = None,
 ) -> Summary:
-    """The current counts under the same disclosure control as a publication (for facilitators' screens only)."""
+    """The current counts under the same disclosure control as a publication, for facilitators' screens only
+    (never a file): made safe on its own, not against the publications (`previous` only keeps their bins)."""
     true = await true_summary(database, code, flows, keys=keys, previous=previous, channel_labels=channel_labels)
     true.made_on = repo.today().isoformat()
-    return publishable(true, previous)
+    return publishable(true)
 
 
 def _question_kind(q: QuestionLike, has_themes: bool) -> Kind:

@@ -57,11 +57,13 @@ def suppress(true: Tables, previous: Sequence[Tables] = ()) -> Tables:
         if value is not None and 1 <= value <= k - 1:
             out.counts[key] = None
     _keep_medians(out)
-    _row_rules(out, true)
+    _row_rules(out, true, previous)
     for _ in range(MAX_ROUNDS):
         findings = audit([*previous, out], only=len(previous)).findings
         if not findings:
             _keep_medians(out)
+            cells = set(out.cells())
+            out.counts = {key: value for key, value in out.counts.items() if key in cells}
             return out
         touched: set[str] = set()
         for finding in findings:  # one fix per question per round: each question's tables are mostly apart
@@ -71,7 +73,7 @@ def suppress(true: Tables, previous: Sequence[Tables] = ()) -> Tables:
             _fix(out, true, finding)
             if not finding.cell[1]:
                 break
-        _row_rules(out, true)
+        _row_rules(out, true, previous)
         _keep_medians(out)
     raise DisclosureError("complementary suppression did not converge")
 
@@ -122,6 +124,8 @@ def _drop_population(out: Tables, true: Tables, population: str) -> None:
 
 
 def _hide(out: Tables, true: Tables, key: CellKey) -> None:
+    if key not in out.counts:
+        return  # its population was dropped meanwhile
     if _protected(out, key):
         _drop_population(out, true, key[0])
     else:
@@ -138,12 +142,23 @@ def _true_value(true: Tables, out: Tables, var: tuple[int, str, str, str]) -> in
     return total - sum(true.counts.get((m, question, row), 0) or 0 for m in members)
 
 
-def _row_rules(out: Tables, true: Tables) -> None:
+def _row_rules(out: Tables, true: Tables, previous: Sequence[Tables] = ()) -> None:
     """Fast first pass: in every equation a reader knows, the hidden cells must not add up to a known number
-    from 1 to k-1, and one hidden cell must not be alone (it would be the difference)."""
+    from 1 to k-1, and one hidden cell must not be alone (it would be the difference); a cell shown in an earlier
+    publication must not be shown with a change from 1 to k-1."""
     k = out.k
     for _ in range(MAX_ROUNDS):
         changed = False
+        for earlier in previous:
+            for key, value in list(out.counts.items()):
+                before = earlier.counts.get(key)
+                if value is None or before is None or key[2] == NOT_REACHED:
+                    continue
+                if 1 <= abs(value - before) <= k - 1:
+                    _hide(out, true, key)
+                    changed = True
+        if changed:
+            continue
         for dimension in {p.dimension for p in out.populations} - {Dimension.ALL}:
             members = [p for p in out.populations if p.dimension is dimension]
             rest = (out.counts.get((ALL, "", RESPONDENTS)) or 0) - sum(

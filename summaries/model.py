@@ -64,6 +64,9 @@ class Summary:
     number: int | None = None  # publication number (None: a live preview, which never leaves the system)
     final: bool = False
     made_on: str = ""  # ISO date of the publication (or of the preview)
+    carried_from: int | None = None
+    """A final publication made with fewer than k new respondents since the previous one repeats that one's
+    figures (anything newer would single those people out): the previous publication's number."""
 
     @property
     def k(self) -> int:
@@ -92,6 +95,7 @@ class Summary:
             "number": self.number,
             "final": self.final,
             "made_on": self.made_on,
+            "carried_from": self.carried_from,
             "k": t.k,
             "populations": [p.key for p in t.populations],
             "shapes": [
@@ -144,6 +148,7 @@ class Summary:
             number=data["number"],
             final=data["final"],
             made_on=data["made_on"],
+            carried_from=data.get("carried_from"),
         )
 
 

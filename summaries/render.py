@@ -97,7 +97,9 @@ def to_document(report: Report) -> dict[str, Any]:
             "opened_on": c.opened_on,
             "closed_on": c.closed_on,
         },
-        "publication": None if s.number is None else {"number": s.number, "final": s.final, "published_on": s.made_on},
+        "publication": None
+        if s.number is None
+        else {"number": s.number, "final": s.final, "published_on": s.made_on, "carried_from": s.carried_from},
         "k": s.k,
         "respondents": _cell(report.respondents),
         "populations": [

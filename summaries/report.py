@@ -337,6 +337,7 @@ def _methodology(summary: Summary, lang: str, texts: dict[str, str]) -> list[tup
         (texts["respondents"], cell(summary.respondents, lang, texts["hidden_long"]).text),
         (texts["threshold"], number(summary.k, lang)),
         (texts["suppression_title"], texts["suppression"]),
+        *([("", texts["carried"])] if summary.carried_from else []),
         ("", texts["bins_note"]),
         ("", texts["quotes_note"]),
     ]

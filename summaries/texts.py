@@ -118,6 +118,12 @@ def interface(lang: str, k: int) -> dict[str, str]:
             "would allow that, it is hidden too. Hidden numbers may be 0 or large: they are not small numbers.",
             k=k - 1,
         ),
+        "carried": t(
+            lang,
+            "Fewer than %(k)s people took part after the previous publication: to protect them, this final "
+            "publication repeats its figures.",
+            k=k,
+        ),
         "bins_note": t(
             lang, "Numbers typed as answers are shown only as ranges; a median only from %(k)s answers.", k=k
         ),

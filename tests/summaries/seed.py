@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 from flows.describe import describe
 from flows.loader import shipped_library
@@ -80,7 +79,7 @@ async def seed(
                     state="thanks",
                     status="completed",
                     language="en",
-                    started_at=repo.now() - timedelta(seconds=people - index),
+                    started_at=repo.now(),
                     updated_at=repo.now(),
                 ),
             )
