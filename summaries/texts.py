@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.i18n import t, tn
+from config.i18n import t
 
 ELEMENTS = (
     "priorities",
@@ -89,8 +89,6 @@ def interface(lang: str, k: int) -> dict[str, str]:
         "csos": t(lang, "CSO staff"),
         "all_participants": t(lang, "All participants"),
         "most_chosen": t(lang, "Most chosen"),
-        "nothing_publishable": t(lang, "Too few answers to show anything."),
-        "written_answers": t(lang, "Written answers by theme"),
         "quotes": t(lang, "Quotes (approved by a facilitator)"),
         "comparison": t(lang, "Comparison with other consultations in the same country"),
         "comparison_intro": t(lang, "Questions asked in several consultations, from each one's latest publication."),
@@ -131,10 +129,4 @@ def interface(lang: str, k: int) -> dict[str, str]:
             lang, "Written answers are shown only as counts per theme, and as quotes a facilitator approved."
         ),
         "rows_note": t(lang, "Answers with several choices are ranked by count; hidden ones come last."),
-        "report_language": t(lang, "Language of this report"),
-        "page": t(lang, "Page"),
     }
-
-
-def respondents_sentence(lang: str, n: int) -> str:
-    return tn(lang, "%(n)s person took part.", "%(n)s people took part.", n)
