@@ -146,13 +146,22 @@ def cmd_audit(paths: list[str]) -> int:
     for f in files:
         by_consultation[f.consultation].append(f)
     clean = True
-    for code, found in by_consultation.items():
-        found.sort(key=lambda f: f.number or 0)
-        numbers = [f.number for f in found]
-        if len(set(numbers)) != len(numbers):
-            raise ConfigError(f"consultation {code}: the same publication given twice ({numbers})")
+    for code, given in by_consultation.items():
+        found: list[PublishedFile] = []
+        copies: dict[int | None, int] = defaultdict(int)
+        for f in sorted(given, key=lambda f: f.number or 0):
+            copies[f.number] += 1
+            same = next((g for g in found if g.number == f.number), None)
+            if same is None:
+                found.append(f)
+            elif same.tables.counts != f.tables.counts:
+                raise ConfigError(f"{f.path} and {same.path}: two different files claim publication {f.number}")
         result = audit([f.tables for f in found], exact=True)
-        label = ", ".join(f"publication {f.number}" if f.number else "a live preview" for f in found)
+        label = ", ".join(
+            (f"publication {f.number}" if f.number else "a live preview")
+            + (f" ({copies[f.number]} files)" if copies[f.number] > 1 else "")
+            for f in found
+        )
         print(f"Consultation {code}: {label}; k = {result.k}")
         if len(found) > 1 and not result.growth_assumed:
             print("  (counts went down between publications: answers were erased; read without assuming growth)")

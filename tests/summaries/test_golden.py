@@ -13,9 +13,9 @@ from pypdf import PdfReader
 
 from storage.database import Database
 from summaries import publications
+from summaries.audit import audit
 from summaries.model import Summary
 from summaries.readers import read_file
-from summaries.audit import audit
 from summaries.render import render
 from summaries.report import build_report
 from tests.summaries.seed import RING, flows, seed
