@@ -63,7 +63,19 @@ def automatic_edges(values: dict[float, int], k: int, whole: bool = True) -> lis
     total = sum(values.values())
     if total < 2 * k:
         return None
-    low, high = min(values), max(values)
+    ordered = sorted(values)
+    running, low, high = 0, ordered[0], ordered[-1]
+    for value in ordered:  # the grid spans the values between the k-th smallest and the k-th largest answer:
+        running += values[value]  # outliers (a phone number typed by mistake) fall in the open end bins
+        if running >= k:
+            low = value
+            break
+    running = 0
+    for value in reversed(ordered):
+        running += values[value]
+        if running >= k:
+            high = value
+            break
     step = nice_step(high - low)
     if whole:
         step = max(1.0, round(step))
@@ -71,7 +83,7 @@ def automatic_edges(values: dict[float, int], k: int, whole: bool = True) -> lis
     cells = int((high - start) // step) + 1
     counts = [0] * cells
     for value, n in values.items():
-        counts[min(cells - 1, int((value - start) // step))] += n
+        counts[max(0, min(cells - 1, int((value - start) // step)))] += n
     edges: list[float] = []
     held = 0
     for index, n in enumerate(counts):

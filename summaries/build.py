@@ -113,10 +113,15 @@ async def live_summary(
     return publishable(true)
 
 
+def _numeric(q: QuestionLike) -> bool:
+    """Numbers typed as answers: never shown as they are, only in bins."""
+    return q.numeric or q.type in ("integer", "decimal")
+
+
 def _question_kind(q: QuestionLike, has_themes: bool) -> Kind:
     if q.multiple or (q.written and has_themes):
         return Kind.MULTIPLE
-    if q.options or q.numeric:
+    if q.options or _numeric(q):
         return Kind.SINGLE
     return Kind.COUNT
 
@@ -165,14 +170,14 @@ def _arrange(
     values: dict[str, dict[str, dict[float, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for a in tally.answers:
         q = infos.get(a.question_id)
-        if q is not None and q.numeric and not a.skipped and a.choice_codes:
+        if q is not None and _numeric(q) and not a.skipped and a.choice_codes:
             value = parse_number(a.choice_codes)
             if value is not None:
                 for pop in members(a.group, a.channel):
                     values[q.id][pop][value] += a.count
     bins: dict[str, list[float]] = {}
     for q in flow.questions:
-        if q.numeric:
+        if _numeric(q):
             edges = list(q.bins) if q.bins else earlier_bins.get(q.id)
             if edges is None:
                 edges = automatic_edges(values[q.id][ALL], k, whole=q.type == "integer")
@@ -183,7 +188,7 @@ def _arrange(
     shapes: dict[str, QuestionShape] = {}
     extra_rows: dict[str, list[str]] = defaultdict(list)
     for q in flow.questions:
-        if q.numeric:
+        if _numeric(q):
             rows = bin_rows(bins[q.id], q.minimum, q.maximum) if q.id in bins else []
         elif q.written:
             rows = [f"theme:{t.code}" for t in themes] + [NO_THEME] if themes else []
@@ -191,7 +196,7 @@ def _arrange(
             rows = [f"option:{code}" for code, _ in q.options]
         shapes[q.id] = QuestionShape(
             q.id,
-            _question_kind(q, bool(themes)) if rows or not (q.numeric or q.written) else Kind.COUNT,
+            _question_kind(q, bool(themes)) if rows or not (_numeric(q) or q.written) else Kind.COUNT,
             tuple(rows),
             broken_down=not q.written,
             group_question=q.id == group_q,
@@ -209,14 +214,14 @@ def _arrange(
                 counts[(pop, q.id, SKIPPED)] += a.count
                 continue
             counts[(pop, q.id, ANSWERED)] += a.count
-            if q.numeric and shape.rows:
+            if _numeric(q) and shape.rows:
                 value = parse_number(a.choice_codes or "")
                 row = row_of(value, shape.rows) if value is not None else None
                 if row is not None:
                     counts[(pop, q.id, row)] += a.count
                 else:
                     counts[(pop, q.id, ANSWERED)] -= a.count  # not a number: cannot be shown in any bin
-            elif not q.written and not q.numeric:
+            elif q.options and not q.written and not _numeric(q):  # choice questions only: codes, never values
                 for code in (a.choice_codes or "").split():
                     row = f"option:{code}"
                     if row not in shape.rows and row not in extra_rows[q.id]:
@@ -265,7 +270,7 @@ def _arrange(
                     if running >= half:
                         tables.medians[(pop, q.id)] = index
                         break
-            elif q.numeric and values[q.id].get(pop):
+            elif _numeric(q) and values[q.id].get(pop):
                 running = 0
                 for value in sorted(values[q.id][pop]):
                     running += values[q.id][pop][value]
