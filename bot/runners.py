@@ -10,17 +10,19 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from telegram import Update
 
-from bot.conversation import ConversationService
 from bot.telegram import BotApplication, build_application
-from config.help_resources import HelpResources
+from config.errors import ConfigError
+from config.help_resources import HelpResources, load_help_resources
 from config.i18n import check_catalogs
-from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Settings
+from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Environment, Settings
+from consultations.lifecycle import ensure_consultation
+from consultations.service import ConversationService
 from flows.loader import FlowLibrary, shipped_library
-from storage import repository as repo
 from storage import retention
 from storage.database import Database
 from storage.migrate import upgrade
@@ -46,10 +48,12 @@ class Runtime:
     help_resources: HelpResources
 
 
-async def open_runtime(settings: Settings) -> Runtime:
+async def open_runtime(settings: Settings, *, help_resources_path: Path | None = None) -> Runtime:
+    """Everything `run` needs; `help_resources_path` replaces the configured file (the sandbox's example)."""
     check_catalogs()
     secrets = settings.secrets()
-    help_resources = HelpResources(settings.help_resources_path)  # a broken file fails here, at start-up
+    # a broken file fails here, at start-up
+    help_resources = HelpResources(help_resources_path or settings.help_resources_path)
     database = Database(settings.sqlalchemy_url)
     await upgrade(database)
     library = shipped_library()
@@ -97,21 +101,27 @@ async def _webhook(request: web.Request) -> web.Response:
 
 async def seed_demo(database: Database, library: FlowLibrary) -> str:
     """The sandbox's demo consultation (idempotent): returns its invite code."""
-    async with database.transaction() as session:
-        if await repo.consultation_by_code(session, DEMO_CODE) is None:
-            flow = library.latest("roadmap_feedback")
-            await repo.create_consultation(
-                session,
-                code=DEMO_CODE,
-                title="Demo consultation (sandbox)",
-                country="KE",
-                flow_id=flow.id,
-                flow_version=flow.version,
-                languages=flow.languages,
-                default_language=flow.default_language,
-                organisation="Voices 8.7 sandbox",
-            )
-    return DEMO_CODE
+    return await ensure_consultation(
+        database,
+        library,
+        code=DEMO_CODE,
+        flow_id="roadmap_feedback",
+        country="KE",
+        title="Demo consultation (sandbox)",
+        organisation="Voices 8.7 sandbox",
+    )
+
+
+def sandbox_help_resources(settings: Settings) -> Path | None:
+    """The sandbox's clearly fake example contacts, so /help and the under-18 screen can be tried: only when the
+    sandbox runs (no token, not production), VOICES_HELP_RESOURCES is unset and the shipped file has no entry."""
+    if not settings.sandbox or settings.env is Environment.PRODUCTION or settings.help_resources is not None:
+        return None
+    if not load_help_resources(settings.help_resources_path).empty:
+        return None
+    from sandbox import EXAMPLE_HELP_RESOURCES  # a development tool: only imported when used
+
+    return EXAMPLE_HELP_RESOURCES
 
 
 @contextlib.asynccontextmanager
@@ -144,24 +154,29 @@ async def periodic_cleanup(database: Database, every_seconds: float = 3600, purg
 async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event | None = None) -> None:
     """`python -m bot run`: everything in one event loop until SIGINT/SIGTERM (or `stop` is set)."""
     stop = stop or _stop_on_signals()
-    runtime = await open_runtime(settings)
+    example_help = sandbox_help_resources(settings)
+    runtime = await open_runtime(settings, help_resources_path=example_help)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runtime.database.dispose)
         if settings.sandbox:
             from sandbox import Emulator, create_sandbox_app  # a development tool: only imported when used
 
-            emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME)
+            # Its id counters live in the data directory, so a restart is invisible to the bot's duplicate check.
+            emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, state_dir=settings.data_dir)
             await stack.enter_async_context(
                 serve_site(create_sandbox_app(emulator), settings.sandbox_host, settings.sandbox_port)
             )
             code = await seed_demo(runtime.database, runtime.library)
             page = f"http://{settings.sandbox_host}:{settings.sandbox_port}/"
+            help_line = (
+                f"  /help shows the fake EXAMPLE contacts of sandbox/{example_help.name}\n" if example_help else ""
+            )
             print(
                 f"\nVoices 8.7 is running in SANDBOX mode (no TELEGRAM_BOT_TOKEN set).\n"
                 f"  Chat with the bot in your browser: {page}\n"
                 f"  Demo consultation invite:          {page}?start={code}\n"
                 f"  (on Telegram this would be https://t.me/{SANDBOX_BOT_USERNAME}?start={code})\n"
-                f"Press Ctrl+C to stop.\n",
+                f"{help_line}Press Ctrl+C to stop.\n",
                 flush=True,
             )
         application = build_application(
@@ -179,10 +194,12 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("webhook set", extra={"event": "run.webhook"})
         else:
-            assert application.updater is not None
+            updater = application.updater
+            if updater is None:  # build_application makes one unless in webhook mode
+                raise ConfigError("the bot was built for a webhook and cannot poll")
             await application.bot.delete_webhook()
-            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            stack.push_async_callback(application.updater.stop)
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            stack.push_async_callback(updater.stop)
             log.info("polling for updates", extra={"event": "run.polling"})
         cleanup = asyncio.create_task(periodic_cleanup(runtime.database))
         stack.callback(cleanup.cancel)
@@ -194,8 +211,6 @@ def _webhook_secret(settings: Settings) -> str:
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
     if not settings.sandbox:
-        from config.errors import ConfigError
-
         raise ConfigError("VOICES_WEBHOOK_SECRET must be set to run with --webhook against Telegram")
     return "sandbox-webhook-secret"
 

@@ -9,7 +9,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
@@ -29,6 +29,11 @@ write-ahead log is checkpointed and truncated, so no copy of the erased rows sta
 def request_scrub(session: AsyncSession) -> None:
     """Ask for the erased data's old copies to be scrubbed from disk once this transaction commits."""
     session.info[SCRUB] = True
+
+
+DbSession: TypeAlias = AsyncSession
+"""What `Database.transaction()` yields. Outside storage it is only handed to storage functions (never used for
+SQL), so callers can name its type without importing the ORM."""
 
 
 class Database:

@@ -9,6 +9,7 @@ import copy
 from collections.abc import Sequence
 
 from config.errors import VoicesError
+from storage.repository import DEFAULT_MIN_CELL, MIN_CELL
 from summaries.audit import Finding, audit
 from summaries.tables import (
     ALL,
@@ -24,8 +25,8 @@ from summaries.tables import (
     structure,
 )
 
-MIN_K = 5
-DEFAULT_K = 10
+MIN_K = MIN_CELL
+DEFAULT_K = DEFAULT_MIN_CELL
 MAX_ROUNDS = 10_000
 
 

@@ -1,0 +1,1 @@
+"""The application core, channel-agnostic: one participant's turn in a consultation, and a consultation's life."""
