@@ -5,7 +5,11 @@ in it depends on who asks."""
 
 from __future__ import annotations
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from config.i18n import t
+from storage.models import Consultation
+from storage.publications import publications
 from summaries.model import Summary
 from summaries.report import build_report, day
 from summaries.tables import ALL
@@ -67,3 +71,11 @@ def results_notification(language: str, title: str) -> str:
         "The results of the consultation “%(title)s” are out. Send /results to read a short summary.",
         title=title,
     )
+
+
+async def results_text(session: AsyncSession, consultation: Consultation, language: str) -> str:
+    """`/results` for a consultation: its latest publication, or when results are expected (the core calls this
+    with its own database session)."""
+    rows = await publications(session, consultation.id) if consultation.id is not None else []
+    latest = Summary.from_json(rows[-1].payload) if rows else None
+    return results_message(latest, language, title=consultation.title)
