@@ -112,6 +112,7 @@ async def fill(database: Database, answers: int) -> None:
                     }
                     for pid in ids.all()
                 ]
+                new_sessions = insert(ConversationSession).returning(col(ConversationSession.id))
                 sids = (
                     (
                         await connection.execute(
