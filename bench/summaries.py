@@ -113,15 +113,7 @@ async def fill(database: Database, answers: int) -> None:
                     for pid in ids.all()
                 ]
                 new_sessions = insert(ConversationSession).returning(col(ConversationSession.id))
-                sids = (
-                    (
-                        await connection.execute(
-                            insert(ConversationSession).returning(col(ConversationSession.id)), sessions
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+                sids: list[int] = list((await connection.execute(new_sessions, sessions)).scalars().all())
                 rows: list[dict[str, object]] = []
                 for sid in sids:
                     skip = rng.random() < 0.1
