@@ -113,7 +113,7 @@ async def fill(database: Database, answers: int) -> None:
                     for pid in ids.all()
                 ]
                 new_sessions = insert(ConversationSession).returning(col(ConversationSession.id))
-                sids: list[int] = list((await connection.execute(new_sessions, sessions)).scalars().all())
+                sids = [int(x) for x in (await connection.execute(new_sessions, sessions)).scalars().all() if x]
                 rows: list[dict[str, object]] = []
                 for sid in sids:
                     skip = rng.random() < 0.1
