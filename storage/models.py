@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -12,7 +12,6 @@ class Consultation(SQLModel, table=True):
     """A consultation on one country's roadmap or progress report, pinned to one flow version."""
 
     __tablename__ = "consultation"
-    __table_args__ = (CheckConstraint("min_cell >= 5", name="ck_consultation_min_cell"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True, index=True)

@@ -25,7 +25,8 @@ def upgrade() -> None:
             sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False, server_default='roadmap')
         )
         batch_op.add_column(sa.Column('cycle_year', sa.Integer(), nullable=True))
-        batch_op.create_check_constraint('ck_consultation_min_cell', 'min_cell >= 5')
+    # No CHECK constraint: on SQLite it would rebuild the consultation table, and dropping the old one would
+    # cascade to every invite, session and answer. k >= 5 is checked where consultations are made.
 
     with op.batch_alter_table('aggregate_count', schema=None) as batch_op:
         batch_op.add_column(sa.Column('grp', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
@@ -136,7 +137,6 @@ def downgrade() -> None:
         batch_op.drop_column('channel')
         batch_op.drop_column('grp')
     with op.batch_alter_table('consultation', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_consultation_min_cell', type_='check')
         batch_op.drop_column('cycle_year')
         batch_op.drop_column('kind')
         batch_op.drop_column('min_cell')
