@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from config.errors import VoicesError
 from storage import repository as repo
 from storage import summaries as sql
 from storage import themes as theme_store
-from storage.database import Database
+from storage.database import Database, DbSession
 from storage.invites import invites_of
 from storage.models import Consultation
 from storage.privacy import KeyRing
@@ -42,7 +40,7 @@ class SummaryError(VoicesError):
     """A summary cannot be made (unknown consultation, ...)."""
 
 
-async def consultation_or_fail(session: AsyncSession, code: str) -> tuple[Consultation, int]:
+async def consultation_or_fail(session: DbSession, code: str) -> tuple[Consultation, int]:
     """The consultation with this code and its id, or a SummaryError naming the code."""
     consultation = await repo.consultation_by_code(session, code)
     if consultation is None or consultation.id is None:

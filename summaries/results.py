@@ -5,9 +5,8 @@ in it depends on who asks."""
 
 from __future__ import annotations
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from config.i18n import t
+from storage.database import DbSession
 from storage.models import Consultation
 from storage.publications import publications
 from summaries.model import Summary
@@ -73,7 +72,7 @@ def results_notification(language: str, title: str) -> str:
     )
 
 
-async def results_text(session: AsyncSession, consultation: Consultation, language: str) -> str:
+async def results_text(session: DbSession, consultation: Consultation, language: str) -> str:
     """`/results` for a consultation: its latest publication, or when results are expected (the core calls this
     with its own database session)."""
     rows = await publications(session, consultation.id) if consultation.id is not None else []

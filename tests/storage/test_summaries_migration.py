@@ -29,7 +29,7 @@ async def test_upgrading_keeps_every_row_and_sets_k(database: Database) -> None:
     await upgrade(database)
     async with database.engine.connect() as connection:
         counts = [
-            (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()  # noqa: S608
+            (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
             for table in ("consultation", "invite", "session", "answer")
         ]
         k, kind = (await connection.execute(text("SELECT min_cell, kind FROM consultation"))).one()
