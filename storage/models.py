@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -74,7 +74,11 @@ class Answer(SQLModel, table=True):
     """One answer: choice codes in clear (for SQL aggregates); free text redacted, then AES-GCM encrypted."""
 
     __tablename__ = "answer"
-    __table_args__ = (UniqueConstraint("session_id", "question_id", name="uq_answer_question"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "question_id", name="uq_answer_question"),
+        # Summaries count a consultation's answers in this order, reading the index alone (no sort, no rows).
+        Index("ix_answer_summary", "consultation_id", "question_id", "choice_codes", "skipped", "key_id", "session_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="session.id", index=True, ondelete="CASCADE")
@@ -161,6 +165,8 @@ class AggregateCount(SQLModel, table=True):
     written: bool  # a free-text answer (its text is gone; only that it existed is counted)
     grp: str | None = Field(default=None, max_length=40)  # the answerer's participant group (cross-tabs)
     channel: int | None = None  # the invite channel it came through (cross-tabs)
+    scope: str = Field(default="joint", max_length=10)
+    """Which populations the count is for: all, group (`grp`), channel, or joint (all, `grp` and `channel`)."""
     count: int
 
 

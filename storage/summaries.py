@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, case, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -20,6 +21,7 @@ from storage.models import (
     AggregateThemeCount,
     Answer,
     ConversationSession,
+    Invite,
     Theme,
     ThemeAssignment,
 )
@@ -37,6 +39,8 @@ class AnswerCount:
     group: str | None  # the answerer's answer to the group question (None: not given, or no group question)
     channel: int | None  # the invite it came through (None: the consultation's own code)
     count: int
+    scope: str = "joint"
+    """The populations it counts for: "all", "group" (`group`), "channel" (`channel`), or "joint" (all three)."""
 
 
 @dataclass(frozen=True)
@@ -63,25 +67,31 @@ class Tally:
 
 
 async def answer_counts(session: AsyncSession, consultation_id: int, group_question: str | None) -> list[AnswerCount]:
-    """Identical answers per question x group x channel, counted by the database (one query)."""
+    """Identical answers per question, for everyone, per participant group (the answers given to
+    `group_question`) and per invite channel, in one pass the database streams in index order: one row per
+    distinct answer, with a sum per group and per channel (never a row per answer, never a sort of all answers)."""
     group_answer = aliased(Answer)
-    written = col(Answer.text_cipher).is_not(None)
-    columns: list[Any] = [
-        col(Answer.question_id),
-        col(Answer.choice_codes),
-        col(Answer.skipped),
-        written,
-        col(ConversationSession.invite_id),
-    ]
+    codes: list[str] = []
     if group_question:
-        columns.append(col(group_answer.choice_codes))
+        given = await session.exec(
+            select(Answer.choice_codes)
+            .where(Answer.consultation_id == consultation_id, Answer.question_id == group_question)
+            .distinct()
+        )
+        codes = sorted(code for code in given.all() if code)
+    invites = await session.exec(select(Invite.id).where(Invite.consultation_id == consultation_id))
+    channels: list[int | None] = [*sorted(i for i in invites.all() if i is not None), None]
+    invite = col(ConversationSession.invite_id)
+    keys: list[Any] = [col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), col(Answer.key_id)]
+    sums: list[Any] = [func.sum(case((col(group_answer.choice_codes) == code, 1), else_=0)) for code in codes]
+    sums += [func.sum(case((invite.is_(None) if c is None else invite == c, 1), else_=0)) for c in channels]
     statement = (
-        sa_select(*columns, func.count())
+        sa_select(*keys, *sums, func.count())
         .select_from(Answer)
         .join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
         .where(col(Answer.consultation_id) == consultation_id)
     )
-    if group_question:
+    if codes:
         statement = statement.outerjoin(
             group_answer,
             and_(
@@ -90,18 +100,20 @@ async def answer_counts(session: AsyncSession, consultation_id: int, group_quest
             ),
         )
     connection = await session.connection()
-    rows = (await connection.execute(statement.group_by(*columns))).all()
+    rows = (await connection.execute(statement.group_by(*keys))).all()
+    totals: dict[tuple[str, str, str | None, bool, bool, str | None, int | None], int] = defaultdict(int)
+    for row in rows:
+        question, choice, skipped, written = row[0], row[1], bool(row[2]), row[3] is not None
+        totals[("all", question, choice, skipped, written, None, None)] += int(row[-1])
+        for index, code in enumerate(codes):
+            totals[("group", question, choice, skipped, written, code, None)] += int(row[4 + index] or 0)
+        for index, channel in enumerate(channels):
+            n = int(row[4 + len(codes) + index] or 0)
+            totals[("channel", question, choice, skipped, written, None, channel)] += n
     return [
-        AnswerCount(
-            question_id=row[0],
-            choice_codes=row[1],
-            skipped=bool(row[2]),
-            written=bool(row[3]),
-            group=row[5] if group_question else None,
-            channel=row[4],
-            count=int(row[-1]),
-        )
-        for row in rows
+        AnswerCount(question, choice, skipped, written, group, channel, n, scope)
+        for (scope, question, choice, skipped, written, group, channel), n in totals.items()
+        if n
     ]
 
 
@@ -168,7 +180,10 @@ async def snapshot_tally(session: AsyncSession, consultation_id: int) -> Tally:
     )
     return Tally(
         [RespondentCount(r.grp, r.channel, r.count) for r in respondents.all()],
-        [AnswerCount(a.question_id, a.choice_codes, a.skipped, a.written, a.grp, a.channel, a.count) for a in answers],
+        [
+            AnswerCount(a.question_id, a.choice_codes, a.skipped, a.written, a.grp, a.channel, a.count, a.scope)
+            for a in answers
+        ],
         [ThemeCount(t.question_id, t.theme_code, t.count) for t in themes.all()],
     )
 
@@ -212,6 +227,7 @@ async def write_snapshot(session: AsyncSession, consultation_id: int, group_ques
                 written=a.written,
                 grp=a.group,
                 channel=a.channel,
+                scope=a.scope,
                 count=a.count,
             )
         )

@@ -151,11 +151,14 @@ def _arrange(
             label = channels.get(channel) or consultation.code
             labels[f"channel:{key}"] = dict.fromkeys(languages, label)
 
-    def members(group: str | None, channel: int | None) -> list[str]:
-        out = [ALL]
-        if group_q is not None and group is not None:
+    by_channel = any(p.dimension is Dimension.CHANNEL for p in populations)
+
+    def members(group: str | None, channel: int | None, scope: str = "joint") -> list[str]:
+        """The populations a count is for: joint counts (respondents, snapshots) feed all three."""
+        out = [ALL] if scope in ("joint", "all") else []
+        if scope in ("joint", "group") and group_q is not None and group is not None:
             out.append(f"group:{group}")
-        if any(p.dimension is Dimension.CHANNEL for p in populations):
+        if scope in ("joint", "channel") and by_channel:
             out.append(f"channel:{'none' if channel is None else channel}")
         return out
 
@@ -171,7 +174,7 @@ def _arrange(
         if q is not None and _numeric(q) and not a.skipped and a.choice_codes:
             value = parse_number(a.choice_codes)
             if value is not None:
-                for pop in members(a.group, a.channel):
+                for pop in members(a.group, a.channel, a.scope):
                     values[q.id][pop][value] += a.count
     bins: dict[str, list[float]] = {}
     for q in flow.questions:
@@ -205,7 +208,7 @@ def _arrange(
         q = infos.get(a.question_id)
         if shape is None or q is None:
             continue  # a question no longer in this flow version
-        for pop in members(a.group, a.channel):
+        for pop in members(a.group, a.channel, a.scope):
             if shape.group_question and pop.startswith("group:"):
                 continue
             if a.skipped:

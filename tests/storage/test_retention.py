@@ -39,6 +39,8 @@ async def consultation_counts(
         tally = await summaries_sql.tally(session, consultation.id, "group")
     answers: dict[tuple[str, str | None, bool, bool], int] = {}
     for a in tally.answers:
+        if a.scope not in ("all", "joint"):
+            continue  # the same answers again, per group or channel
         key = (a.question_id, a.choice_codes, a.skipped, a.written)
         answers[key] = answers.get(key, 0) + a.count
     return sum(r.count for r in tally.respondents), answers

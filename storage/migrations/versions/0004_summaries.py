@@ -31,6 +31,15 @@ def upgrade() -> None:
     with op.batch_alter_table('aggregate_count', schema=None) as batch_op:
         batch_op.add_column(sa.Column('grp', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
         batch_op.add_column(sa.Column('channel', sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False, server_default='joint')
+        )
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_answer_summary',
+            ['consultation_id', 'question_id', 'choice_codes', 'skipped', 'key_id', 'session_id'],
+            unique=False,
+        )
 
     op.create_table('publication',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -133,7 +142,10 @@ def downgrade() -> None:
     for table in ('aggregate_theme_count', 'aggregate_respondents', 'quote', 'answer_review', 'theme_assignment',
                   'theme', 'publication'):
         op.drop_table(table)
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.drop_index('ix_answer_summary')
     with op.batch_alter_table('aggregate_count', schema=None) as batch_op:
+        batch_op.drop_column('scope')
         batch_op.drop_column('channel')
         batch_op.drop_column('grp')
     with op.batch_alter_table('consultation', schema=None) as batch_op:
