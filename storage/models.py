@@ -78,6 +78,8 @@ class Answer(SQLModel, table=True):
         UniqueConstraint("session_id", "question_id", name="uq_answer_question"),
         # Summaries count a consultation's answers in this order, reading the index alone (no sort, no rows).
         Index("ix_answer_summary", "consultation_id", "question_id", "choice_codes", "skipped", "key_id", "session_id"),
+        # ...and find each answerer's group from the index alone.
+        Index("ix_answer_group", "session_id", "question_id", "choice_codes"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

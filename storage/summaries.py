@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -69,8 +69,9 @@ class Tally:
 async def answer_counts(session: AsyncSession, consultation_id: int, group_question: str | None) -> list[AnswerCount]:
     """Identical answers per question, for everyone, per participant group (the answers given to
     `group_question`) and per invite channel, in one pass the database streams in index order: one row per
-    distinct answer, with a sum per group and per channel (never a row per answer, never a sort of all answers)."""
-    group_answer = aliased(Answer)
+    distinct answer, with a sum per group and per channel (never a row per answer, never a sort of all answers).
+
+    Each respondent's group and channel are looked up once (a small materialised table), not once per answer."""
     codes: list[str] = []
     if group_question:
         given = await session.exec(
@@ -81,26 +82,33 @@ async def answer_counts(session: AsyncSession, consultation_id: int, group_quest
         codes = sorted(code for code in given.all() if code)
     invites = await session.exec(select(Invite.id).where(Invite.consultation_id == consultation_id))
     channels: list[int | None] = [*sorted(i for i in invites.all() if i is not None), None]
-    invite = col(ConversationSession.invite_id)
-    keys: list[Any] = [col(Answer.question_id), col(Answer.choice_codes), col(Answer.skipped), col(Answer.key_id)]
-    sums: list[Any] = [func.sum(case((col(group_answer.choice_codes) == code, 1), else_=0)) for code in codes]
-    sums += [func.sum(case((invite.is_(None) if c is None else invite == c, 1), else_=0)) for c in channels]
-    statement = (
-        sa_select(*keys, *sums, func.count())
-        .select_from(Answer)
-        .join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
-        .where(col(Answer.consultation_id) == consultation_id)
-    )
-    if codes:
-        statement = statement.outerjoin(
-            group_answer,
-            and_(
-                col(group_answer.session_id) == col(Answer.session_id),
-                col(group_answer.question_id) == group_question,
-            ),
-        )
+    params: dict[str, Any] = {"cid": consultation_id, "gq": group_question or ""}
+    sums = []
+    for index, code in enumerate(codes):
+        params[f"g{index}"] = code
+        sums.append(f"SUM(CASE WHEN m.grp = :g{index} THEN 1 ELSE 0 END)")
+    for index, channel in enumerate(channels):
+        params[f"c{index}"] = channel
+        test = "m.inv IS NULL" if channel is None else f"m.inv = :c{index}"
+        sums.append(f"SUM(CASE WHEN {test} THEN 1 ELSE 0 END)")
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"  # SQLite: answers outside, in index order
+    # Only our own fragments are joined into the SQL (parameter names, the join keyword); every value is bound.
+    parts = [
+        "WITH m AS MATERIALIZED (",
+        "SELECT s.id AS sid, s.invite_id AS inv, g.choice_codes AS grp FROM session s",
+        "LEFT JOIN answer g ON g.session_id = s.id AND g.question_id = :gq",
+        "WHERE s.consultation_id = :cid)",
+        "SELECT a.question_id, a.choice_codes, a.skipped, a.key_id,",
+        ", ".join([*sums, "COUNT(*)"]),
+        "FROM answer a",
+        join,
+        "m ON m.sid = a.session_id WHERE a.consultation_id = :cid",
+        "GROUP BY a.question_id, a.choice_codes, a.skipped, a.key_id",
+    ]
+    statement = text(" ".join(parts))
     connection = await session.connection()
-    rows = (await connection.execute(statement.group_by(*keys))).all()
+    rows = (await connection.execute(statement, params)).all()
     totals: dict[tuple[str, str, str | None, bool, bool, str | None, int | None], int] = defaultdict(int)
     for row in rows:
         question, choice, skipped, written = row[0], row[1], bool(row[2]), row[3] is not None

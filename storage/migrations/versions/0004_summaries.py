@@ -40,6 +40,7 @@ def upgrade() -> None:
             ['consultation_id', 'question_id', 'choice_codes', 'skipped', 'key_id', 'session_id'],
             unique=False,
         )
+        batch_op.create_index('ix_answer_group', ['session_id', 'question_id', 'choice_codes'], unique=False)
 
     op.create_table('publication',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -143,6 +144,7 @@ def downgrade() -> None:
                   'theme', 'publication'):
         op.drop_table(table)
     with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.drop_index('ix_answer_group')
         batch_op.drop_index('ix_answer_summary')
     with op.batch_alter_table('aggregate_count', schema=None) as batch_op:
         batch_op.drop_column('scope')
