@@ -76,6 +76,7 @@ flows-merge: install
 
 bench: install i18n-compile
 	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.summaries
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -26,6 +26,7 @@ from flows.loader import FlowLibrary, shipped_library
 from storage import retention
 from storage.database import Database
 from storage.migrate import upgrade
+from summaries.results import results_text
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ async def open_runtime(settings: Settings, *, help_resources_path: Path | None =
         max_text_length=settings.max_text_length,
         idle_hours=settings.session_idle_hours,
         help_resources=help_resources,
+        results=results_text,
     )
     return Runtime(settings, database, service, library, help_resources)
 

@@ -33,6 +33,7 @@ from consultations.interactions import (
     AskLanguage,
     AskMyData,
     AskPrivacy,
+    AskResults,
     Begin,
     Do,
     Exit,
@@ -66,6 +67,7 @@ COMMANDS = [
     ("mydata", "See what is kept about you"),
     ("delete", "Erase everything you gave"),
     ("privacy", "What is kept about you, and your rights"),
+    ("results", "What came of the consultation"),
     ("help", "What this is and how it works"),
 ]
 
@@ -131,6 +133,7 @@ def build_application(
     application.add_handler(CommandHandler("exit", on_exit, filters=PRIVATE))
     application.add_handler(CommandHandler("delete", on_delete, filters=PRIVATE))
     application.add_handler(CommandHandler("mydata", on_mydata, filters=PRIVATE))
+    application.add_handler(CommandHandler("results", on_results, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(on_press))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
@@ -224,6 +227,11 @@ async def on_resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/language`: choose the language; the current question is shown again in it."""
     await _run(update, context, AskLanguage())
+
+
+async def on_results(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/results`: the latest publication of the consultation, short, in the person's language."""
+    await _run(update, context, AskResults())
 
 
 async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

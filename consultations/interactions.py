@@ -144,7 +144,14 @@ class AskMyData:
     """`/mydata`: show what is stored about the person (the access right)."""
 
 
-Incoming = Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy | Exit | AskDelete | AskMyData
+@dataclass(frozen=True)
+class AskResults:
+    """`/results`: what came of the consultation the person took part in (its latest publication)."""
+
+
+Incoming = (
+    Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy | Exit | AskDelete | AskMyData | AskResults
+)
 
 # ---- out ----
 

@@ -34,6 +34,9 @@ class NewConsultation:
     organisation: str | None = None
     contact: str | None = None
     retention_days: int = 180
+    min_cell: int = repo.DEFAULT_MIN_CELL
+    kind: str = "roadmap"
+    cycle_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ def plan(
     organisation: str | None = None,
     contact: str | None = None,
     retention_days: int = 180,
+    min_cell: int = repo.DEFAULT_MIN_CELL,
+    kind: str = "roadmap",
+    cycle_year: int | None = None,
 ) -> NewConsultation:
     """Check a new consultation on the latest version of a flow, in some (default: all) of its languages,
     before anything is stored."""
@@ -82,7 +88,7 @@ def plan(
         raise ConsultationError(
             f"flow {flow.id} has no text in {', '.join(unknown) or '(none)'}; it offers {', '.join(flow.languages)}"
         )
-    problem = repo.consultation_problem(title, retention_days)
+    problem = repo.consultation_problem(title, retention_days, min_cell, kind)
     if problem is not None:
         raise ConsultationError(problem)
     default = flow.default_language if flow.default_language in chosen else chosen[0]
@@ -96,6 +102,9 @@ def plan(
         organisation=organisation,
         contact=contact,
         retention_days=retention_days,
+        min_cell=min_cell,
+        kind=kind,
+        cycle_year=cycle_year or repo.today().year,
     )
 
 
@@ -114,6 +123,9 @@ async def open_consultation(database: Database, new: NewConsultation, *, code: s
             organisation=new.organisation,
             contact=new.contact,
             retention_days=new.retention_days,
+            min_cell=new.min_cell,
+            kind=new.kind,
+            cycle_year=new.cycle_year,
         )
     return Opened(consultation.code, new)
 

@@ -7,6 +7,7 @@ decide every change of the session (flows), and writes through storage functions
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 
 from config.errors import StorageError
@@ -22,6 +23,7 @@ from consultations.interactions import (
     AskLanguage,
     AskMyData,
     AskPrivacy,
+    AskResults,
     Begin,
     ChooseLanguage,
     ConfirmDelete,
@@ -70,6 +72,11 @@ from storage.database import Database, DbSession
 from storage.models import Consultation, ConversationSession, Invite, Participant
 from storage.privacy import KeyRing, answer_context, pseudonym, redact
 
+ResultsText = Callable[[DbSession, Consultation, str], Awaitable[str]]
+"""What `/results` answers for a consultation, in a language (summaries.results.results_text, given by the caller:
+the core does not make summaries)."""
+ALL_STATUSES = tuple(Status)
+
 
 class ConversationService:
     """The application core a channel adapter calls for each input of a participant."""
@@ -84,6 +91,7 @@ class ConversationService:
         max_text_length: int = 2000,
         idle_hours: int = 72,
         help_resources: HelpResources | None = None,
+        results: ResultsText | None = None,
     ) -> None:
         self.db = database
         self.library = library
@@ -93,6 +101,7 @@ class ConversationService:
         self.max_text_length = max_text_length
         self.idle_hours = idle_hours
         self.help_resources = help_resources or HelpResources()
+        self.results = results
 
     async def handle(self, update_id: int | None, sender: Sender, incoming: Incoming) -> Outcome:
         """One input in one transaction, under the participant's lock. `update_id` (the channel's id of the
@@ -185,6 +194,8 @@ class Turn:
             return await self.safe_exit()
         if isinstance(incoming, AskDelete):
             return rights.delete_prompt(self.language, has_data=self.participant is not None)
+        if isinstance(incoming, AskResults):
+            return await self.report_back()
         if isinstance(incoming, AskMyData):
             return await rights.my_data(self.s, self.key, self.service.keys, self.service.library, self.language)
         row = self.row
@@ -349,6 +360,21 @@ class Turn:
         await rights.opt_in(self.s, participant.id, consultation.id, self.sender.identity, self.service.keys)
         return rights.opted_in(self.language)
 
+    async def report_back(self) -> Outcome:
+        """`/results`: the latest publication of the consultation the person last took part in, the same text
+        for everyone who asks (nothing in it depends on how or whether this person answered)."""
+        row = self.row
+        if row is None and self.participant is not None and self.participant.id is not None:
+            row = await repo.current_session(self.s, self.participant.id, statuses=ALL_STATUSES)
+        consultation = self.consultation
+        if row is not None and (consultation is None or consultation.id != row.consultation_id):
+            consultation = await repo.consultation_by_id(self.s, row.consultation_id)
+        if consultation is None:
+            return Outcome([texts.welcome(self.language)])
+        if self.service.results is None:
+            return Outcome([texts.results_later(self.language)])
+        return Outcome([Reply(await self.service.results(self.s, consultation, self.language), self.language)])
+
     async def safe_exit(self) -> Outcome:
         """Delete every message of the chat the channel still may (Telegram: younger than 48 h), both sides; end
         the session for now; forget the message ids. Nothing is sent afterwards: the chat is left empty."""
@@ -429,7 +455,8 @@ class Turn:
             return repo.AnswerValue(event.question_id, codes=event.codes, skipped=event.skipped)
         if consultation.id is None or row.id is None:
             raise StorageError("an answer needs a saved consultation and session")
-        cleaned = redact(event.text, consultation.country)
+        step = next((s for s in self.engine(consultation, row).flow.steps if s.id == event.question_id), None)
+        cleaned = redact(event.text, consultation.country, keep_links=step is not None and step.keep_links)
         context = answer_context(consultation.id, row.participant_id, row.id, event.question_id)
         cipher, key_id = self.service.keys.encrypt(cleaned, context)
         return repo.AnswerValue(event.question_id, text_cipher=cipher, key_id=key_id)
@@ -477,7 +504,11 @@ def engine_input(incoming: Incoming) -> Input:
 
 
 def terms(consultation: Consultation) -> Terms:
-    return Terms(retention_days=consultation.retention_days, organisation=consultation.organisation)
+    return Terms(
+        retention_days=consultation.retention_days,
+        organisation=consultation.organisation,
+        min_cell=consultation.min_cell,
+    )
 
 
 def stale() -> Outcome:

@@ -8,6 +8,7 @@ from config.help_resources import HelpResources
 from config.i18n import t
 from consultations.interactions import Reply
 from storage.models import Consultation
+from storage.repository import DEFAULT_MIN_CELL
 
 
 def welcome(language: str) -> Reply:
@@ -25,6 +26,11 @@ def invalid_invite(language: str) -> Reply:
 
 def consultation_closed(language: str) -> Reply:
     text = t(language, "This consultation has closed, so no more answers can be given. Thank you for taking part.")
+    return Reply(text, language)
+
+
+def results_later(language: str) -> Reply:
+    text = t(language, "The organisation that runs this consultation will share its results when they are ready.")
     return Reply(text, language)
 
 
@@ -55,7 +61,7 @@ def privacy_notice(language: str, consultation: Consultation | None) -> Reply:
         language,
         "Your privacy\n\n"
         "• Who: this consultation is run by %(organisation)s. Reviewers only ever see totals, never who said "
-        "what, and never a number smaller than 5.\n"
+        "what, and never a number smaller than %(k)s.\n"
         "• What is kept: your answers, and a code made from your Telegram account that cannot be turned back "
         "into it. Never your name, username, phone number or Telegram id. Phone numbers, e-mails and links "
         "you write are removed, and written answers are locked (encrypted).\n"
@@ -64,6 +70,7 @@ def privacy_notice(language: str, consultation: Consultation | None) -> Reply:
         "• Your rights: /mydata shows what is kept about you, /delete erases it, /exit clears this chat.\n"
         "• Telegram chats with bots are not end-to-end encrypted.",
         organisation=organisation,
+        k=consultation.min_cell if consultation is not None else DEFAULT_MIN_CELL,
     )
     if consultation is not None and consultation.contact:
         text += "\n\n" + t(language, "Contact: %(contact)s", contact=consultation.contact)

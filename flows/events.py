@@ -69,6 +69,8 @@ class Terms:
 
     retention_days: int
     organisation: str | None = None
+    min_cell: int = 10
+    """k: no total smaller than this is ever shown (the consultation's threshold)."""
 
 
 # ---- events (what happened; the adapter acts on them) ----

@@ -71,6 +71,10 @@ class Step(BaseModel):
     max_label: Text | None = None
     decline_text: Text | None = None
     version: int | None = Field(default=None, ge=1)
+    bins: tuple[float, ...] | None = None
+    """Integer/decimal steps: the edges summaries count answers between, e.g. [0, 10, 50, 100]."""
+    keep_links: bool = False
+    """Free-text steps of CSO flows: links (evidence URLs) survive redaction. Refused in survivor flows."""
 
 
 class FlowDefinition(BaseModel):

@@ -124,6 +124,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA cache_size=-65536")  # up to 64 MiB of pages: summaries read a large index once
     cursor.close()
 
 

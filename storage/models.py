@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -25,6 +25,10 @@ class Consultation(SQLModel, table=True):
     contact: str | None = Field(default=None, max_length=300)  # how participants reach the organisation
     status: str = Field(default="open", max_length=10)
     retention_days: int = Field(default=180)
+    min_cell: int = Field(default=10)
+    """k: no published figure, and none derivable, is between 1 and k-1 (default 10, never below 5)."""
+    kind: str = Field(default="roadmap", max_length=20)  # roadmap | progress_report
+    cycle_year: int | None = None  # the roadmap's or the progress report's year, for comparisons over cycles
     created_at: datetime
     closed_at: datetime | None = None
     purged_at: datetime | None = None  # raw data deleted by retention; only the aggregate snapshot remains
@@ -70,7 +74,13 @@ class Answer(SQLModel, table=True):
     """One answer: choice codes in clear (for SQL aggregates); free text redacted, then AES-GCM encrypted."""
 
     __tablename__ = "answer"
-    __table_args__ = (UniqueConstraint("session_id", "question_id", name="uq_answer_question"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "question_id", name="uq_answer_question"),
+        # Summaries count a consultation's answers in this order, reading the index alone (no sort, no rows).
+        Index("ix_answer_summary", "consultation_id", "question_id", "choice_codes", "skipped", "key_id", "session_id"),
+        # ...and find each answerer's group from the index alone.
+        Index("ix_answer_group", "session_id", "question_id", "choice_codes"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="session.id", index=True, ondelete="CASCADE")
@@ -155,6 +165,107 @@ class AggregateCount(SQLModel, table=True):
     choice_codes: str | None = Field(default=None, max_length=1000)  # space-separated option codes
     skipped: bool
     written: bool  # a free-text answer (its text is gone; only that it existed is counted)
+    grp: str | None = Field(default=None, max_length=40)  # the answerer's participant group (cross-tabs)
+    channel: int | None = None  # the invite channel it came through (cross-tabs)
+    scope: str = Field(default="joint", max_length=10)
+    """Which populations the count is for: all, group (`grp`), channel, or joint (all, `grp` and `channel`)."""
+    count: int
+
+
+# ---- summaries: publications, written-answer themes and quotes ----
+
+
+class Publication(SQLModel, table=True):
+    """A frozen, numbered summary of a consultation: what leaves the system (suppressed, audited, language-neutral).
+
+    `payload` is the summary as JSON (summaries.model); `respondents` is the true count at publication, kept
+    only to enforce "at least k new respondents since the previous publication" and never published.
+    """
+
+    __tablename__ = "publication"
+    __table_args__ = (UniqueConstraint("consultation_id", "number", name="uq_publication_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    number: int
+    final: bool = False
+    respondents: int
+    min_cell: int
+    created_at: datetime
+    payload: str
+
+
+class Theme(SQLModel, table=True):
+    """One entry of a consultation's codebook for written answers: a code, labels and keywords per language."""
+
+    __tablename__ = "theme"
+    __table_args__ = (UniqueConstraint("consultation_id", "code", name="uq_theme_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    code: str = Field(max_length=40)
+    labels: str = Field(default="{}")  # JSON {language: label}
+    keywords: str = Field(default="{}")  # JSON {language: [keyword, ...]}
+    created_at: datetime
+
+
+class ThemeAssignment(SQLModel, table=True):
+    """A facilitator coded one written answer into one theme (an answer may have several)."""
+
+    __tablename__ = "theme_assignment"
+
+    answer_id: int = Field(foreign_key="answer.id", primary_key=True, ondelete="CASCADE")
+    theme_id: int = Field(foreign_key="theme.id", primary_key=True, ondelete="CASCADE")
+
+
+class AnswerReview(SQLModel, table=True):
+    """A written answer a facilitator has coded and decided about (quote or not): it leaves the review queue."""
+
+    __tablename__ = "answer_review"
+
+    answer_id: int = Field(foreign_key="answer.id", primary_key=True, ondelete="CASCADE")
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    reviewed_at: datetime
+
+
+class Quote(SQLModel, table=True):
+    """A written answer (or part of it: only removing text is allowed) a facilitator approved or rejected for
+    publication. Encrypted like the answer. Erasing the answer erases the quote; retention detaches approved
+    quotes from their answer (answer_id NULL) so they outlive the raw data, and deletes the rejected ones."""
+
+    __tablename__ = "quote"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    answer_id: int | None = Field(default=None, foreign_key="answer.id", index=True, ondelete="CASCADE")
+    question_id: str = Field(max_length=40)
+    status: str = Field(max_length=10)  # approved | rejected
+    text_cipher: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_id: str = Field(max_length=16)
+    decided_at: datetime
+
+
+class AggregateRespondents(SQLModel, table=True):
+    """Respondents of a purged consultation per participant group and invite channel (for cross-tabs)."""
+
+    __tablename__ = "aggregate_respondents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="aggregate_snapshot.consultation_id", index=True, ondelete="CASCADE")
+    grp: str | None = Field(default=None, max_length=40)
+    channel: int | None = None
+    count: int
+
+
+class AggregateThemeCount(SQLModel, table=True):
+    """Written answers per theme of a purged consultation (theme_code NULL: answers with no theme)."""
+
+    __tablename__ = "aggregate_theme_count"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="aggregate_snapshot.consultation_id", index=True, ondelete="CASCADE")
+    question_id: str = Field(max_length=40)
+    theme_code: str | None = Field(default=None, max_length=40)
     count: int
 
 

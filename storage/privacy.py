@@ -137,12 +137,24 @@ def _id_token(match: re.Match[str]) -> str:
     return "[number]" if sum(ch.isdigit() for ch in token) >= _ID_MIN_DIGITS else token
 
 
-def redact(text: str, region: str | None = None) -> str:
+def redact(text: str, region: str | None = None, *, keep_links: bool = False) -> str:
     """Replace phone numbers, e-mails, links, @handles and long digit runs with visible placeholders.
 
     `region` is the consultation's country (ISO alpha-2), for phone numbers written in its local format.
+    `keep_links` (CSO questions marked `keep_links: true` only, never survivor flows) keeps links as they are,
+    for evidence URLs; phone numbers, e-mails and handles outside the links are still removed.
     """
     text = _EMAIL.sub("[email]", text)
+    if keep_links:
+        text = text.replace("\ue000", "").replace("\ue001", "")  # our own markers below
+        links: list[str] = []
+
+        def keep(match: re.Match[str]) -> str:
+            links.append(match.group())
+            return f"\ue000{len(links) - 1}\ue001"
+
+        masked = redact(_URL.sub(keep, text), region)
+        return re.sub("\ue000(\\d+)\ue001", lambda m: links[int(m.group(1))], masked)
     text = _URL.sub("[link]", text)
     text = _HANDLE.sub("[handle]", text)
     text = _IBAN.sub("[number]", text)

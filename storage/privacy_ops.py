@@ -292,3 +292,19 @@ async def opted_in_chats(session: AsyncSession, consultation_id: int, keyring: K
         int(keyring.decrypt(row.chat_cipher, row.key_id, opt_in_context(consultation_id, row.participant_id)))
         for row in result.all()
     ]
+
+
+async def opted_in_chats_by_language(
+    session: AsyncSession, consultation_id: int, keyring: KeyRing
+) -> list[tuple[int, str | None]]:
+    """(chat id, the participant's language) of everyone who asked to hear this consultation's results."""
+    result = await session.exec(
+        select(ResultsOptIn, Participant.language)
+        .join(Participant, col(Participant.id) == col(ResultsOptIn.participant_id))
+        .where(ResultsOptIn.consultation_id == consultation_id)
+        .order_by(col(ResultsOptIn.id))
+    )
+    return [
+        (int(keyring.decrypt(row.chat_cipher, row.key_id, opt_in_context(consultation_id, row.participant_id))), lang)
+        for row, lang in result.all()
+    ]

@@ -48,8 +48,20 @@ def new_code() -> str:
 # ---- consultations ----
 
 
-def consultation_problem(title: str, retention_days: int) -> str | None:
-    """What is wrong with a new consultation's title or retention period (None when both are fine)."""
+MIN_CELL = 5
+DEFAULT_MIN_CELL = 10
+"""k: no published count from 1 to k-1 (default 10, never below 5; OECD, ONS, IOM's CTDC publish at 10-11)."""
+KINDS = ("roadmap", "progress_report")
+
+
+def consultation_problem(
+    title: str, retention_days: int, min_cell: int = DEFAULT_MIN_CELL, kind: str = "roadmap"
+) -> str | None:
+    """What is wrong with a new consultation's title, retention period, k or kind (None when all are fine)."""
+    if min_cell < MIN_CELL:
+        return f"the minimum cell size k must be at least {MIN_CELL} (got {min_cell})"
+    if kind not in KINDS:
+        return f"a consultation reviews a {' or a '.join(KINDS)}, not {kind!r}"
     if not title.strip() or len(title.strip()) > 200:
         return "a consultation needs a title of 1 to 200 characters"
     if not MIN_RETENTION_DAYS <= retention_days <= MAX_RETENTION_DAYS:
@@ -72,6 +84,9 @@ async def create_consultation(
     contact: str | None = None,
     code: str | None = None,
     retention_days: int = 180,
+    min_cell: int = 10,
+    kind: str = "roadmap",
+    cycle_year: int | None = None,
 ) -> Consultation:
     title = title.strip()
     problem = consultation_problem(title, retention_days)
@@ -93,6 +108,9 @@ async def create_consultation(
         organisation=organisation,
         contact=contact,
         retention_days=retention_days,
+        min_cell=min_cell,
+        kind=kind,
+        cycle_year=cycle_year,
         created_at=now(),
     )
     session.add(consultation)

@@ -14,10 +14,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import repository as repo
+from storage import summaries as summaries_sql
+from storage import themes
 from storage.database import Database, request_scrub
 from storage.models import (
-    AggregateCount,
-    AggregateSnapshot,
     Answer,
     ConsentRecord,
     Consultation,
@@ -29,6 +29,8 @@ from storage.models import (
 )
 from storage.privacy_ops import SAFE_EXIT_WINDOW
 
+GROUP_QUESTION = "group"
+"""The question whose answer is a participant's group (survivor flows): the snapshot keeps counts per group."""
 PROCESSED_UPDATE_WINDOW = timedelta(days=2)
 ORPHAN_GRACE = timedelta(days=2)
 """A participant row with nothing else left is deleted only when older than this (never one being set up)."""
@@ -75,55 +77,11 @@ async def due_for_purge(session: AsyncSession, at: datetime | None = None) -> li
     return [c for c in closed.all() if is_due(c, at)]
 
 
-async def write_snapshot(session: AsyncSession, consultation_id: int) -> AggregateSnapshot:
-    """Add the consultation's live aggregates (respondents, identical-answer groups) to its snapshot."""
-    groups = await repo.answer_groups(session, consultation_id)
-    respondents = await repo.respondent_count(session, consultation_id)
-    snapshot = await session.get(AggregateSnapshot, consultation_id)
-    if snapshot is None:
-        snapshot = AggregateSnapshot(consultation_id=consultation_id, respondents=0, computed_at=repo.now())
-        session.add(snapshot)
-        await session.flush()
-    snapshot.respondents += respondents
-    snapshot.computed_at = repo.now()
-    existing = await session.exec(select(AggregateCount).where(AggregateCount.consultation_id == consultation_id))
-    by_key = {(r.question_id, r.choice_codes, r.skipped, r.written): r for r in existing.all()}
-    for group in groups:
-        key = (group.question_id, group.choice_codes, group.skipped, group.has_text)
-        row = by_key.get(key)
-        if row is None:
-            row = AggregateCount(
-                consultation_id=consultation_id,
-                question_id=group.question_id,
-                choice_codes=group.choice_codes,
-                skipped=group.skipped,
-                written=group.has_text,
-                count=0,
-            )
-            by_key[key] = row
-        row.count += group.count
-        session.add(row)
-    session.add(snapshot)
-    await session.flush()
-    return snapshot
-
-
-async def snapshot_groups(session: AsyncSession, consultation_id: int) -> tuple[int, list[repo.AnswerGroup]]:
-    """The snapshot of a purged consultation: (respondents, groups); (0, []) when it has none."""
-    snapshot = await session.get(AggregateSnapshot, consultation_id)
-    if snapshot is None:
-        return 0, []
-    rows = await session.exec(
-        select(AggregateCount).where(AggregateCount.consultation_id == consultation_id).order_by(col(AggregateCount.id))
-    )
-    groups = [repo.AnswerGroup(r.question_id, r.choice_codes, r.skipped, r.written, r.count) for r in rows.all()]
-    return snapshot.respondents, groups
-
-
 async def purge_consultation(
     session: AsyncSession, consultation: Consultation, *, dry_run: bool = False
 ) -> ConsultationPurge:
-    """Snapshot, then delete the raw answers, sessions, consent records and results opt-ins of one consultation."""
+    """Snapshot (counts per question, group, channel and theme), keep the approved quotes apart from any answer,
+    then delete the raw answers, sessions, consent records and results opt-ins of one consultation."""
     assert consultation.id is not None
     cid = consultation.id
     tables = (
@@ -138,7 +96,8 @@ async def purge_consultation(
             counted = await session.exec(select(func.count()).select_from(table).where(column == cid))
             counts.append(int(counted.one()))
     else:
-        await write_snapshot(session, cid)
+        await summaries_sql.write_snapshot(session, cid, GROUP_QUESTION)
+        await themes.detach_approved_quotes(session, cid)
         for table, column in tables:
             deleted = await session.exec(delete(table).where(col(column) == cid))
             counts.append(int(deleted.rowcount))

@@ -1,1 +1,1 @@
-"""Aggregation of answers into consultation summaries, with disclosure control on every figure shown."""
+"""Answers -> consultation summaries: disclosure control and its auditor, publications, reports in every format."""

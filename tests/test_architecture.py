@@ -33,6 +33,11 @@ EXCEPTIONS = {
     # `python -m bot summary CODE` prints a consultation's counts: the command line's view of summaries.
     ("bot/cli/summary.py", "summaries"),
     ("bot/cli/consultation.py", "summaries"),
+    # `quotes` (the written answers' review) and `notify` (the results message) are summaries' commands too.
+    ("bot/cli/quotes.py", "summaries"),
+    ("bot/cli/notify.py", "summaries"),
+    # The process composition gives the core the text of /results, which summaries make from publications.
+    ("bot/runners.py", "summaries"),
 }
 ONLY_IN = {
     "telegram": {"bot"},

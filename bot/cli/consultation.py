@@ -9,7 +9,9 @@ from bot.cli.common import Commands, bot_username, open_database, print_table
 from config.settings import Settings
 from consultations import lifecycle
 from flows.loader import shipped_library
-from summaries.counts import shown
+from storage.privacy import KeyRing
+from storage.repository import DEFAULT_MIN_CELL
+from summaries.publications import close_and_publish
 
 
 def add_commands(commands: Commands) -> None:
@@ -33,10 +35,28 @@ def add_commands(commands: Commands) -> None:
     create.add_argument("--organisation", help="the organisation running it (shown to participants)")
     create.add_argument("--contact", help="how participants can reach the organisation (shown by /privacy)")
     create.add_argument("--retention-days", type=int, default=180, help="days raw answers are kept after closing")
+    create.add_argument(
+        "--min-cell",
+        type=int,
+        default=DEFAULT_MIN_CELL,
+        help=f"k: no published number from 1 to k-1, nor one that can be worked out (default {DEFAULT_MIN_CELL}, "
+        "at least 5)",
+    )
+    create.add_argument(
+        "--kind",
+        choices=("roadmap", "progress_report"),
+        default="roadmap",
+        help="what is reviewed: the roadmap, or an annual progress report (default: roadmap)",
+    )
+    create.add_argument("--cycle-year", type=int, help="the roadmap's or progress report's year (default: this year)")
     create.set_defaults(handler=cmd_consultation_create)
     listing = c_commands.add_parser("list", help="list consultations", description="List consultations.")
     listing.set_defaults(handler=cmd_consultation_list)
-    close = c_commands.add_parser("close", help="close a consultation", description="Stop accepting answers.")
+    close = c_commands.add_parser(
+        "close",
+        help="close a consultation and make its final publication",
+        description="Stop accepting answers, then make the final publication (the summary reviewers read).",
+    )
     close.add_argument("code", help="the consultation's invite code")
     close.set_defaults(handler=cmd_consultation_close)
     upgrade_flow = c_commands.add_parser(
@@ -60,6 +80,9 @@ def cmd_consultation_create(args: argparse.Namespace, settings: Settings) -> int
         organisation=args.organisation,
         contact=args.contact,
         retention_days=args.retention_days,
+        min_cell=args.min_cell,
+        kind=args.kind,
+        cycle_year=args.cycle_year,
     )
 
     async def go() -> lifecycle.Opened:
@@ -73,6 +96,7 @@ def cmd_consultation_create(args: argparse.Namespace, settings: Settings) -> int
     username = bot_username(settings)
     runs = f"flow {new.flow_id} v{new.flow_version}, {', '.join(new.languages)}"
     print(f"Consultation created: {new.title} ({new.country}, {runs})")
+    print(f"Smallest number shown (k): {new.min_cell}; {new.kind.replace('_', ' ')} {new.cycle_year}")
     print(f"Invite code: {code}")
     print(f"Invite link: https://t.me/{username}?start={code}")
     return 0
@@ -92,23 +116,34 @@ def cmd_consultation_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     header = ("code", "status", "country", "flow", "languages", "respondents", "title")
     rows = [
-        (c.code, c.status, c.country, f"{c.flow_id} v{c.flow_version}", c.languages, shown(n), c.title)
+        (c.code, c.status, c.country, f"{c.flow_id} v{c.flow_version}", c.languages, _count(n, c.min_cell), c.title)
         for c, n in ((item.consultation, item.respondents) for item in listed)
     ]
     print_table(header, rows)
     return 0
 
 
+def _count(n: int, k: int) -> str:
+    """A live count on an operator's screen, under the rule of published ones: 0, or at least k."""
+    return str(n) if n == 0 or n >= k else f"<{k}"
+
+
 def cmd_consultation_close(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> None:
+    from bot.cli.summary import flow_source
+
+    async def go() -> int | None:
         database = await open_database(settings)
         try:
             await lifecycle.close_consultation(database, args.code)
+            made = await close_and_publish(database, args.code, flow_source, keys=KeyRing(settings.secrets().keys))
+            return made.number if made is not None else None
         finally:
             await database.dispose()
 
-    asyncio.run(go())
+    number = asyncio.run(go())
     print(f"Consultation {args.code} is closed; its invite no longer works.")
+    if number is not None:
+        print(f"Final publication {number} made: python -m bot summary {args.code} --format html -o report.html")
     return 0
 
 

@@ -19,6 +19,7 @@ from storage import repository as repo
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.privacy import KeyRing
+from summaries.results import results_notification
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,17 @@ def add_commands(commands: Commands) -> None:
         "then deleted.",
     )
     notify.add_argument("code", help="the consultation's invite code")
-    notify.add_argument("--message", required=True, help="the text to send (plain text, at most 4000 characters)")
+    notify.add_argument(
+        "--message",
+        help="the text to send (plain text, at most 4000 characters); default: in each person's language, "
+        "that the results are out and /results shows them",
+    )
     notify.add_argument("--dry-run", action="store_true", help="only say how many people would get it")
     notify.set_defaults(handler=cmd_notify)
 
 
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.message.strip() or len(args.message) > 4000:
+    if args.message is not None and (not args.message.strip() or len(args.message) > 4000):
         raise ConfigError("--message must have 1 to 4000 characters")
     database = Database(settings.sqlalchemy_url)
 
@@ -59,21 +64,24 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def send_results(
-    database: Database, keys: KeyRing, bot: Bot, code: str, message: str, *, dry_run: bool = False
+    database: Database, keys: KeyRing, bot: Bot, code: str, message: str | None, *, dry_run: bool = False
 ) -> tuple[int, int]:
-    """Send `message` once to every opted-in chat of the consultation, then forget those opt-ins."""
+    """Send `message` (default: the results notification in each person's language, pointing to /results) once
+    to every opted-in chat of the consultation, then forget those opt-ins."""
     async with database.reader() as session:
         consultation = await repo.consultation_by_code(session, code)
         if consultation is None or consultation.id is None:
             raise ConfigError(f"no consultation with code {code!r}")
-        chats = await privacy_ops.opted_in_chats(session, consultation.id, keys)
+        chats = await privacy_ops.opted_in_chats_by_language(session, consultation.id, keys)
     if dry_run:
         return len(chats), 0
     sent = failed = 0
     async with bot:
-        for chat_id in tqdm(chats, desc="sending", unit="message", disable=len(chats) < 20):
+        for chat_id, language in tqdm(chats, desc="sending", unit="message", disable=len(chats) < 20):
+            lang = language if language in consultation.language_list else consultation.default_language
+            text = message if message is not None else results_notification(lang, consultation.title)
             try:
-                await bot.send_message(chat_id, message, protect_content=True)
+                await bot.send_message(chat_id, text, protect_content=True)
                 sent += 1
             except Forbidden:
                 failed += 1  # they blocked the bot or deleted the chat: their choice

@@ -3,6 +3,7 @@ controls), reads an answer. How options become buttons is the channel's business
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -82,6 +83,16 @@ class StepType:
             problems.append(f"a {self.name} step has no answer, so it cannot be `required`")
         if (step.min is not None or step.max is not None) and self.name not in ("integer", "decimal", "rating"):
             problems.append("`min`/`max` apply to integer, decimal and rating steps only")
+        if step.bins is not None:
+            if self.name not in ("integer", "decimal"):
+                problems.append("`bins` apply to integer and decimal steps only")
+            elif len(step.bins) < 1 or any(b <= a for a, b in itertools.pairwise(step.bins)):
+                problems.append("`bins` must be increasing numbers, e.g. [0, 10, 50, 100]")
+        if step.keep_links:
+            if self.name != "free_text":
+                problems.append("`keep_links` applies to free_text steps only")
+            elif flow.audience.value != "cso":
+                problems.append("`keep_links` is refused in survivor flows: links could identify a survivor")
         return problems
 
     # ---- showing

@@ -56,9 +56,12 @@ def terms_text(terms: Terms, language: str) -> str:
     """Who runs the consultation (when known) and how long its answers are kept, in one paragraph."""
     kept = tn(
         language,
-        "Your answers are kept until %(n)s day after the consultation closes; then only the totals remain.",
-        "Your answers are kept until %(n)s days after the consultation closes; then only the totals remain.",
+        "Your answers are kept until %(n)s day after the consultation closes; then only the totals remain, and "
+        "no total smaller than %(k)s is ever shown.",
+        "Your answers are kept until %(n)s days after the consultation closes; then only the totals remain, and "
+        "no total smaller than %(k)s is ever shown.",
         terms.retention_days,
+        k=terms.min_cell,
     )
     if not terms.organisation:
         return kept

@@ -21,12 +21,20 @@ COMMANDS = [
     ["consultation", "close"],
     ["consultation", "upgrade-flow"],
     ["summary"],
+    ["quotes"],
+    ["quotes", "themes"],
+    ["quotes", "theme"],
+    ["quotes", "suggest"],
+    ["quotes", "review"],
+    ["quotes", "list"],
     ["flows"],
     ["flows", "lint"],
 ]
 
 
-def cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VOICES_", "DATABASE_"))}
     environment.update({"VOICES_DATA_DIR": str(tmp_path / "data"), **(env or {})})
     return subprocess.run(
@@ -34,6 +42,7 @@ def cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpro
         cwd=tmp_path,
         env={**environment, "PYTHONPATH": str(ROOT)},
         capture_output=True,
+        input=stdin,
         text=True,
         timeout=120,
         check=False,
@@ -69,12 +78,16 @@ def test_create_list_summary_close(tmp_path: Path) -> None:
     listed = cli(tmp_path, "consultation", "list")
     assert code in listed.stdout and "PE" in listed.stdout and "Peru roadmap 2026" in listed.stdout
 
-    summary = cli(tmp_path, "summary", code)
-    assert summary.returncode == 0, summary.stderr
-    assert "Respondents: 0" in summary.stdout and "awareness" in summary.stdout
+    nothing = cli(tmp_path, "summary", code)
+    assert nothing.returncode == 2 and "has no publication yet" in nothing.stderr and "--live" in nothing.stderr
+    live = cli(tmp_path, "summary", code, "--live")
+    assert live.returncode == 0, live.stderr
+    assert "Live preview" in live.stdout and "Have you heard of your country" in live.stdout
 
     closed = cli(tmp_path, "consultation", "close", code)
-    assert closed.returncode == 0 and "closed" in closed.stdout
+    assert closed.returncode == 0 and "closed" in closed.stdout and "Final publication 1 made" in closed.stdout
+    final = cli(tmp_path, "summary", code)
+    assert final.returncode == 0 and "Publication 1 (final)" in final.stdout and "Respondents: hidden" in final.stdout
     assert "closed" in cli(tmp_path, "consultation", "list").stdout
 
 

@@ -155,14 +155,15 @@ def close_long_ago(tmp_path: Path, code: str) -> None:
 
 
 def test_purge_keeps_the_summary(tmp_path: Path) -> None:
-    code = create(tmp_path, "--retention-days", "30", "--contact", "Our office, weekdays")
-    other = create(tmp_path, "--retention-days", "30")
+    code = create(tmp_path, "--retention-days", "30", "--contact", "Our office, weekdays", "--min-cell", "5")
+    other = create(tmp_path, "--retention-days", "30", "--min-cell", "5")
     cli(tmp_path, "keys", "status")
     add_answers(tmp_path, code, 6)
     add_answers(tmp_path, other, 5)
     assert cli(tmp_path, "consultation", "close", code).returncode == 0
-    before = cli(tmp_path, "summary", code).stdout
-    assert "Respondents: 6" in before
+    before = cli(tmp_path, "summary", code).stdout  # the final publication, made at close
+    assert "Publication 1 (final)" in before and "Respondents: 6" in before
+    live_before = cli(tmp_path, "summary", code, "--live").stdout
 
     nothing = cli(tmp_path, "purge", "--dry-run")
     assert "No consultation is past its retention period." in nothing.stdout
@@ -176,9 +177,10 @@ def test_purge_keeps_the_summary(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"Purged consultation {code}" in done.stdout and "its counts are kept" in done.stdout
     assert other not in done.stdout
-    assert cli(tmp_path, "summary", code).stdout == before
+    assert cli(tmp_path, "summary", code).stdout == before  # publications are frozen
+    assert cli(tmp_path, "summary", code, "--live").stdout == live_before  # and the snapshot counts the same
     assert "No consultation is past its retention period." in cli(tmp_path, "purge").stdout
-    assert "Respondents: 5" in cli(tmp_path, "summary", other).stdout
+    assert "Respondents: 5" in cli(tmp_path, "summary", other, "--live").stdout
 
 
 def test_help_resources_command(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from flows.loader import FlowLibrary, shipped_library
 from sandbox import Emulator, SandboxMessage, SandboxUser, create_sandbox_app
 from storage import repository as repo
 from storage.database import Database
+from summaries.results import results_text
 
 CODE = "E2ETEST1"
 ADULT_BAND = {"en": "25 to 34", "fr": "25 à 34 ans"}
@@ -39,7 +40,12 @@ class Harness:
 
     async def start_bot(self) -> None:
         service = ConversationService(
-            self.database, self.library, self.secrets, max_text_length=2000, help_resources=self.help_resources
+            self.database,
+            self.library,
+            self.secrets,
+            max_text_length=2000,
+            help_resources=self.help_resources,
+            results=results_text,
         )
         self.application = build_application(service, token=SANDBOX_TOKEN, base_url=self.base_url)
         await self.application.initialize()

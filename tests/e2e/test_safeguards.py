@@ -232,6 +232,27 @@ async def test_results_message_reaches_only_those_who_asked_once(harness: Harnes
     assert await send_results(h.database, KeyRing(h.secrets.keys), again, CODE, "Again?") == (0, 0)
 
 
+async def test_the_default_results_message_points_to_results_in_the_persons_language(harness: Harness) -> None:
+    from telegram import Bot
+
+    from bot.cli.notify import send_results
+    from config.settings import SANDBOX_TOKEN
+    from storage.privacy import KeyRing
+
+    h = harness
+    person = h.user("Awa", language="fr")
+    [consent] = await h.send(person, f"/start {CODE}")
+    msg = await h.agree(person, consent)
+    for _ in range(6):
+        [msg] = await h.press(person, msg, "Passer")
+    await h.press(person, msg, "Prévenez-moi quand les résultats sortent")
+    bot = Bot(SANDBOX_TOKEN, base_url=h.base_url)
+    assert await send_results(h.database, KeyRing(h.secrets.keys), bot, CODE, None) == (1, 0)
+    [notice] = await h.emulator.wait_for_bot_messages(person.id, 1)
+    text = str(notice.text)
+    assert "/results" in text and "« E2E consultation »" in text and "résultats" in text
+
+
 async def test_an_unexpected_error_apologises_keeps_the_place_and_logs_no_personal_data(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:

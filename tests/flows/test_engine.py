@@ -218,11 +218,13 @@ def test_consent_names_the_organisation_and_retention_just_before_its_question()
     doc = copy.deepcopy(MINIMAL)
     doc["steps"][0]["text"] = {"en": "About this survey.\n\nDo you agree?", "fr": "À propos.\n\nD'accord ?"}
     engine = Engine(parse_flow(doc, "terms"))
-    [shown] = engine.handle(engine.new_session("en"), Start(), Terms(retention_days=30, organisation="CSO Lima"))
+    terms = Terms(retention_days=30, organisation="CSO Lima", min_cell=12)
+    [shown] = engine.handle(engine.new_session("en"), Start(), terms)
     assert isinstance(shown, ShowMessage)
     assert shown.text == (
         "About this survey.\n\nThis consultation is run by CSO Lima. Your answers are kept until 30 days after "
-        "the consultation closes; then only the totals remain.\n\nDo you agree?"
+        "the consultation closes; then only the totals remain, and no total smaller than 12 is ever shown."
+        "\n\nDo you agree?"
     )
     [alone] = engine.handle(engine.new_session("en"), Start(), Terms(retention_days=1))
     assert isinstance(alone, ShowMessage)
