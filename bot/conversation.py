@@ -27,7 +27,7 @@ from bot.interactions import (
     Reply,
     Said,
 )
-from config.help_resources import HelpResources
+from config.help_resources import HelpResources, stored_entries
 from config.i18n import available_languages, negotiate, t, tn
 from config.settings import Secrets
 from flows.engine import Engine, engine_for
@@ -411,7 +411,10 @@ class _Turn:
     def help_resources(self, consultation: Consultation | None, lang: str) -> list[Reply]:
         """Help contacts configured by the organisation for this consultation or country (never invented)."""
         found = self.service.help_resources.resources_for(
-            consultation.country if consultation else None, consultation.code if consultation else None, lang
+            consultation.country if consultation else None,
+            consultation.code if consultation else None,
+            lang,
+            extra=stored_entries(consultation.help_resources) if consultation else (),
         )
         if not found:
             return [

@@ -184,6 +184,19 @@ class FlowLibrary:
     def from_directory(cls, directory: Path = DEFINITIONS_DIR) -> FlowLibrary:
         return cls([load_flow(p) for p in sorted(directory.glob("*.yaml"))])
 
+    def add(self, flow: FlowDefinition) -> None:
+        """Make one more flow version available (a questionnaire uploaded while the bot runs)."""
+        if flow.key in self._flows:
+            raise FlowError(f"flow {flow.id} version {flow.version} is defined twice")
+        self._flows[flow.key] = flow
+
+    def flows(self) -> list[FlowDefinition]:
+        """Every flow version, by id then version."""
+        return [self._flows[key] for key in sorted(self._flows)]
+
+    def has(self, flow_id: str, version: int) -> bool:
+        return (flow_id, version) in self._flows
+
     def get(self, flow_id: str, version: int) -> FlowDefinition:
         try:
             return self._flows[(flow_id, version)]
@@ -203,3 +216,9 @@ class FlowLibrary:
 @lru_cache(maxsize=1)
 def shipped_library() -> FlowLibrary:
     return FlowLibrary.from_directory()
+
+
+@lru_cache(maxsize=1)
+def shipped_keys() -> frozenset[tuple[str, int]]:
+    """(id, version) of every shipped flow file (uploads added to a running library are not among them)."""
+    return frozenset(flow.key for flow in FlowLibrary.from_directory().flows())

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
@@ -16,6 +16,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+
+Session: TypeAlias = AsyncSession
+"""The session repository functions take: callers outside storage name its type without importing SQL libraries."""
 
 
 class Database:

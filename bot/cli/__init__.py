@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from bot import logs
-from bot.cli import consultation, flows, notify, privacy, run, summary
+from bot.cli import consultation, flows, notify, privacy, run, summary, users
 from config.errors import VoicesError
 from config.settings import get_settings
 
-GROUPS = (run, consultation, summary, flows, privacy, notify)
+GROUPS = (run, consultation, summary, flows, privacy, notify, users)
 
 
 def build_parser() -> argparse.ArgumentParser:

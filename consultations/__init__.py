@@ -1,0 +1,1 @@
+"""The application core, channel-agnostic: consultations, participants' turns, staff accounts (no Telegram or SQL)."""
