@@ -214,16 +214,17 @@ class Questionnaires:
     async def store_upload(
         self, organisation_id: int, report: ImportReport, document: dict[str, Any], *, actor_id: int, actor: str
     ) -> Questionnaire:
-        """Keep an imported questionnaire for the organisation: its id gets the organisation's prefix and the
-        next free version (consultations pin versions, so a stored one never changes)."""
+        """Keep an imported questionnaire for the organisation: its id gets the organisation's prefix; it keeps
+        the form's version unless that is taken, then gets the next free one (consultations pin versions, so a
+        stored one never changes)."""
         from flows.xlsform import to_yaml
 
         document = dict(document)
         flow_id = upload_flow_id(organisation_id, str(document["id"]))
         async with self.database.transaction() as session:
-            version = (
-                max(await questionnaires.latest_version(session, flow_id), _library_latest(self.library, flow_id)) + 1
-            )
+            latest = max(await questionnaires.latest_version(session, flow_id), _library_latest(self.library, flow_id))
+            wanted = int(document.get("version") or 1)
+            version = wanted if wanted > latest else latest + 1  # the form's own version, unless already taken
             document["id"] = flow_id
             document["version"] = version
             flow = parse_flow(dict(document), report.source_name)

@@ -74,5 +74,9 @@ async def run_schedule(
             if questionnaires is not None:
                 await questionnaires.refresh()
         except Exception as exc:
-            log.error("schedule failed", extra={"event": "schedule.failed", "error": type(exc).__name__})
+            log.error(
+                "consultation schedule failed: %s",
+                type(exc).__name__,
+                extra={"event": "schedule.failed", "error": type(exc).__name__},
+            )
         await asyncio.sleep(every_seconds)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import warnings
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -52,6 +53,7 @@ def init_app(
     bot_username: Callable[[], str | None] | None = None,
     announce: Callable[[str], None] = print,
     run_schedule_task: bool = True,
+    clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """The dashboard as an aiohttp application (routes relative to its mount point, /dashboard/).
 
@@ -72,6 +74,7 @@ def init_app(
         sandbox_page=sandbox_page,
         announce=announce,
         run_schedule=run_schedule_task,
+        clock=clock,
     )
     secret = settings.dashboard_secret.get_secret_value() if settings.dashboard_secret else None
     storage = cookie_storage(secret, secrets.pepper, production=settings.production)

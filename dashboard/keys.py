@@ -3,6 +3,7 @@ language on each request."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +29,8 @@ class DashboardConfig:
     announce: Callable[[str], None] = field(default=print)
     """Where the first admin's one-time password is printed (the terminal)."""
     run_schedule: bool = True
+    clock: Callable[[], float] = time.time
+    """Seconds since the epoch, for session expiry (tests move it)."""
 
 
 ACCOUNTS = web.AppKey("dashboard_accounts", StaffAccounts)

@@ -4,8 +4,8 @@ who is signed in (with idle and absolute expiry), the access rule of the route, 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp_session import get_session
@@ -59,7 +59,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception as exc:
         route = request.match_info.route.name or "-"
         log.error(
-            "dashboard request failed", extra={"event": "dashboard.error", "error": type(exc).__name__, "route": route}
+            "dashboard request failed: %s on route %s",
+            type(exc).__name__,
+            route,
+            extra={"event": "dashboard.error", "error": type(exc).__name__},
         )
         response = await _error_page(request, 500)
     apply_headers(response, production=production)
@@ -79,7 +82,11 @@ async def _error_page(request: web.Request, status: int, problems: Refusal | Ref
             details=problems_by_field(problems, lang).get("", []) if problems else [],
         )
     except Exception as exc:  # the error page itself failed: a plain one
-        log.error("dashboard error page failed", extra={"event": "dashboard.error", "error": type(exc).__name__})
+        log.error(
+            "dashboard error page failed: %s",
+            type(exc).__name__,
+            extra={"event": "dashboard.error", "error": type(exc).__name__},
+        )
         return web.Response(status=status, text=f"Error {status}", content_type="text/plain")
 
 
@@ -94,7 +101,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     user_id = session.get("uid")
     if isinstance(user_id, int):
         config = request.app[CONFIG]
-        now = time.time()
+        now = config.clock()
         started, seen = float(session.get("started", 0)), float(session.get("seen", 0))
         expired = now - seen > config.idle.total_seconds() or now - started > config.longest.total_seconds()
         staff = None if expired else await request.app[ACCOUNTS].current(user_id)
@@ -117,15 +124,15 @@ async def authorise(request: web.Request, handler: Handler) -> web.StreamRespons
     name = request.match_info.route.name or ""
     rule = access.RULES.get(name)
     if rule is None:
-        log.error("dashboard route without an access rule", extra={"event": "dashboard.no_rule", "route": name})
+        log.error("dashboard route %s has no access rule", name, extra={"event": "dashboard.no_rule"})
         raise web.HTTPForbidden()
     staff = request.get(STAFF)
     if staff is not None and staff.must_change_password and name not in access.OPEN_BEFORE_PASSWORD_CHANGE:
         raise web.HTTPSeeOther(url(request, "password"))
     audience = staff.role.value if staff is not None else access.ANONYMOUS
     if audience not in rule:
-        if staff is None:
-            raise web.HTTPSeeOther(url(request, "signin"))
+        if staff is None and request.method == "GET":  # sign in, then come back here
+            raise web.HTTPSeeOther(url(request, "signin") + "?" + urlencode({"next": request.path_qs}))
         raise web.HTTPForbidden()
     return await handler(request)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import segno
@@ -15,7 +14,7 @@ from consultations.staff import MIN_PASSWORD_LENGTH, StaffAccounts
 from dashboard import access
 from dashboard.forms import form_of, text
 from dashboard.i18n import languages
-from dashboard.keys import ACCOUNTS, LANG, PREFIX, STAFF
+from dashboard.keys import ACCOUNTS, CONFIG, LANG, PREFIX, STAFF
 from dashboard.middlewares import LANG_SESSION_KEY
 from dashboard.render import flash, problems_by_field, redirect, render
 
@@ -31,7 +30,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def signin(request: web.Request) -> web.StreamResponse:
     if request.get(STAFF) is not None:
         raise redirect(request, "home")
-    return await render(request, "signin.html", username="")
+    return await render(request, "signin.html", username="", next=_local_path(request.query.get("next", "")))
 
 
 async def signin_post(request: web.Request) -> web.StreamResponse:
@@ -39,22 +38,21 @@ async def signin_post(request: web.Request) -> web.StreamResponse:
     username = text(form, "username", 64)
     accounts: StaffAccounts = request.app[ACCOUNTS]
     result = await accounts.sign_in(username, text(form, "password", 1000), text(form, "code", 20))
+    back = _local_path(text(form, "next", 300))
     if result.staff is None:
-        return await render(
-            request,
-            "signin.html",
-            status=200,
-            username=username,
-            failed=True,
-        )
+        return await render(request, "signin.html", username=username, failed=True, next=back)
     old = await get_session(request)
     lang = old.get(LANG_SESSION_KEY)
     session = await new_session(request)  # a fresh session (and CSRF token) at every sign-in
-    now = time.time()
+    now = request.app[CONFIG].clock()
     session.update({"uid": result.staff.id, "epoch": result.staff.session_epoch, "started": now, "seen": now})
     if lang in languages():
         session[LANG_SESSION_KEY] = lang
-    raise redirect(request, "password" if result.staff.must_change_password else "home")
+    if result.staff.must_change_password:
+        raise redirect(request, "password")
+    if back:
+        raise web.HTTPSeeOther(back)
+    raise redirect(request, "home")
 
 
 async def signout(request: web.Request) -> web.StreamResponse:
@@ -76,8 +74,8 @@ async def language(request: web.Request) -> web.StreamResponse:
     session = await get_session(request)
     if chosen in languages():
         session[LANG_SESSION_KEY] = chosen
-    back = text(form, "next", 300)
-    if back.startswith(PREFIX + "/") and "//" not in back and "\\" not in back:
+    back = _local_path(text(form, "next", 300))
+    if back:
         raise web.HTTPSeeOther(back)
     raise redirect(request, "home")
 
@@ -148,3 +146,10 @@ def _enrolment(secret: str, username: str) -> dict[str, Any]:
         "qr": qr.svg_data_uri(scale=5, border=2),
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
     }
+
+
+def _local_path(path: str) -> str:
+    """A path inside the dashboard to go back to, or "" (never another site: no open redirect)."""
+    if path.startswith(PREFIX + "/") and "//" not in path and "\\" not in path and "@" not in path[:60]:
+        return path[:300]
+    return ""

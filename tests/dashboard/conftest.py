@@ -4,6 +4,7 @@ organisations; helpers that sign in and post forms the way a browser does (with 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from dashboard.keys import ACCOUNTS
 from flows.loader import FlowLibrary, shipped_library
 from storage.database import Database
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 - a test password
+PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 Client = TestClient[web.Request, web.Application]
@@ -33,7 +34,7 @@ def test_settings(**values: str) -> Settings:
         "VOICES_DATA_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
         "TELEGRAM_BOT_USERNAME": "voices87_test_bot",
     }
-    return Settings(_env_file=None, **{**base, **values})  # type: ignore[call-arg]
+    return Settings(_env_file=None, **{**base, **values})  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +59,8 @@ class Dash:
     app: web.Application
     database: Database
     announced: list[str]
+    clock: list[float]
+    """Seconds added to the real time, as the dashboard sees it (session expiry)."""
     users: dict[str, Staff] = field(default_factory=dict)
     organisations: dict[str, int] = field(default_factory=dict)
 
@@ -71,8 +74,9 @@ class Dash:
         assert found is not None, f"no CSRF token on {path}"
         return found.group(1)
 
-    async def post(self, path: str, data: dict[str, Any] | None = None, *, token_from: str | None = None,
-                   **kwargs: Any) -> Any:
+    async def post(
+        self, path: str, data: dict[str, Any] | None = None, *, token_from: str | None = None, **kwargs: Any
+    ) -> Any:
         """POST a form with the CSRF token of the page it is on (by default, the page at `path` or the start)."""
         token = await self.csrf(token_from or "/dashboard/signin")
         form = {"csrf_token": token, **(data or {})}
@@ -95,13 +99,19 @@ class Dash:
 
 async def open_dash(database: Database, **settings: str) -> AsyncIterator[Dash]:
     announced: list[str] = []
+    offset = [0.0]
     app = init_app(
-        test_settings(**settings), database, library_copy(), announce=announced.append, run_schedule_task=False
+        test_settings(**settings),
+        database,
+        library_copy(),
+        announce=announced.append,
+        run_schedule_task=False,
+        clock=lambda: time.time() + offset[0],
     )
     server = TestServer(standalone(app), host="127.0.0.1")
     client: Client = TestClient(server)
     await client.start_server()
-    dash = Dash(client, app, database, announced)
+    dash = Dash(client, app, database, announced, offset)
     try:
         for name in ("A", "B"):
             organisation = await dash.accounts.create_organisation(f"Organisation {name}")
@@ -127,3 +137,41 @@ async def any_dash(database: Database) -> AsyncIterator[Dash]:
     """The dashboard on SQLite and on PostgreSQL."""
     async for d in open_dash(database):
         yield d
+
+
+@dataclass
+class Place:
+    """One organisation's things, by id: what a guess at another organisation's ids would aim at."""
+
+    consultation_id: int
+    invite_id: int
+    grant_id: int
+    victim_id: int
+
+
+async def populate(dash: Dash) -> dict[str, Place]:
+    """For A and B: a consultation (shipped questionnaire) with a second invite, its reviewer granted, and a
+    spare facilitator account (for reset and disable)."""
+    from consultations.facilitation import ConsultationForm
+    from dashboard.keys import FACILITATION
+
+    facilitation = dash.app[FACILITATION]
+    places = {}
+    for name in ("A", "B"):
+        facilitator = dash.users[f"facilitator-{name.lower()}"]
+        consultation = await facilitation.create(
+            facilitator,
+            ConsultationForm(
+                title=f"Consultation of {name}",
+                questionnaire="roadmap_feedback:1",
+                country="KE",
+                languages=["en", "fr"],
+            ),
+        )
+        assert consultation.id is not None
+        invite = await facilitation.add_invite(facilitator, consultation.id, "Radio")
+        grant = await facilitation.grant(facilitator, consultation.id, f"reviewer-{name.lower()}")
+        victim = await dash.add_user(f"spare-{name.lower()}", Role.FACILITATOR, name)
+        assert invite.id is not None and grant.id is not None
+        places[name] = Place(consultation.id, invite.id, grant.id, victim.id)
+    return places

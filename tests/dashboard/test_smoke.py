@@ -16,8 +16,11 @@ async def test_first_admin_is_announced_once(dash: Dash) -> None:
 
 
 async def test_each_role_starts_on_its_page(dash: Dash) -> None:
-    for username, page in (("root", "/dashboard/admin/users"), ("facilitator-a", "/dashboard/consultations"),
-                           ("reviewer-a", "/dashboard/reviews")):
+    for username, page in (
+        ("root", "/dashboard/admin/users"),
+        ("facilitator-a", "/dashboard/consultations"),
+        ("reviewer-a", "/dashboard/reviews"),
+    ):
         response = await dash.sign_in(username)
         assert response.status == 303, await response.text()
         home = await dash.client.get("/dashboard/")
