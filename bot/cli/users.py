@@ -24,7 +24,11 @@ def add_commands(commands: Commands) -> None:
         "one-time password, printed once; the person chooses their own at first sign-in.",
     )
     actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="create an account", description="Create a dashboard account.")
+    create = actions.add_parser(
+        "create",
+        help="create an account",
+        description="Create a dashboard account; its one-time password is printed once.",
+    )
     create.add_argument("username", help="lower-case letters, digits, '.', '_', '-' or '@'")
     create.add_argument("--role", required=True, choices=[role.value for role in Role], help="what the account does")
     create.add_argument("--organisation", help="the organisation's name (required for facilitators and reviewers)")
