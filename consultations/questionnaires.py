@@ -199,8 +199,10 @@ class Questionnaires:
             try:
                 result = import_xlsform(path, skip_unsupported=skip_unsupported, audience=audience)
             except FlowError as exc:
-                text = str(exc).replace(str(path), name)
-                report.problems.extend(ReportLine.of(line.strip()) for line in text.splitlines() if line.strip())
+                lines = [x.strip() for x in str(exc).replace(str(path), name).splitlines() if x.strip()]
+                if len(lines) > 1 and lines[0].endswith(":"):
+                    lines = lines[1:]  # the importer's summary line for the command line; the page says it its way
+                report.problems.extend(ReportLine.of(line) for line in lines)
                 return report, None
             except Exception as exc:  # a damaged spreadsheet can break the readers in many ways
                 log.warning("uploaded XLSForm unreadable", extra={"error": type(exc).__name__})

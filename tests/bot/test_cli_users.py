@@ -59,7 +59,9 @@ def test_create_reset_disable(operator: Path, capsys: pytest.CaptureFixture[str]
     code, _, err = run(capsys, "users", "create", "amina", "--role", "facilitator", "--organisation", "Nope")
     assert code == 2 and "no organisation named 'Nope'" in err and "Traceback" not in err
     assert run(capsys, "organisations", "create", "Kenya CSO Network")[0] == 0
-    code, out, err = run(capsys, "users", "create", "Amina", "--role", "facilitator", "--organisation", "kenya cso network")
+    code, out, err = run(
+        capsys, "users", "create", "Amina", "--role", "facilitator", "--organisation", "kenya cso network"
+    )
     assert code == 0, err
     [password] = ONE_TIME.findall(out)
     assert sign_in(operator, "amina", password)
