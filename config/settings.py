@@ -59,7 +59,13 @@ class Settings(BaseSettings):
     dashboard_idle_minutes: int = Field(default=30, ge=5, le=24 * 60, validation_alias="VOICES_DASHBOARD_IDLE_MINUTES")
 
     @field_validator(
-        "telegram_bot_token", "pepper", "data_keys", "webhook_secret", "help_resources", "dashboard_secret", mode="before"
+        "telegram_bot_token",
+        "pepper",
+        "data_keys",
+        "webhook_secret",
+        "help_resources",
+        "dashboard_secret",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:

@@ -121,7 +121,7 @@ async def context(browser: Browser, request: pytest.FixtureRequest) -> AsyncIter
     finally:
         report = getattr(request.node, "report_call", None)
         if report is not None and report.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            os.makedirs(SCREENSHOTS, exist_ok=True)
             name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
             for index, page in enumerate(ctx.pages):
                 path = SCREENSHOTS / f"{name}-{index}.png"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import BrowserContext, Locator, Page, expect
+from playwright.async_api import BrowserContext, FilePayload, Locator, Page, expect
 
 from consultations.staff import Role
 from tests.browser.conftest import Site, console_problems, sign_in
@@ -63,7 +63,7 @@ async def test_a_consultation_from_an_uploaded_xlsform_with_invites_and_qr_codes
     await sign_in(page, site, "amina")
     await nav(page, "Questionnaires").click()
     await page.get_by_label("XLSForm file").set_input_files(
-        files=[{"name": "plan.xlsx", "mimeType": "application/octet-stream", "buffer": xlsx()}]
+        files=FilePayload(name="plan.xlsx", mimeType="application/octet-stream", buffer=xlsx())
     )
     await page.get_by_role("button", name="Import").click()
     await expect(page.get_by_text("The questionnaire is imported.")).to_be_visible()
@@ -113,7 +113,7 @@ async def test_an_xlsform_with_a_refused_row_shows_the_row_on_the_page(site: Sit
     await sign_in(page, site, "amina")
     await page.goto(site.url("/dashboard/questionnaires"))
     await page.get_by_label("XLSForm file").set_input_files(
-        files=[{"name": "plan.xlsx", "mimeType": "application/octet-stream", "buffer": with_geopoint()}]
+        files=FilePayload(name="plan.xlsx", mimeType="application/octet-stream", buffer=with_geopoint())
     )
     await page.get_by_role("button", name="Import").click()
     await expect(page.get_by_role("alert")).to_contain_text("The form was not imported")

@@ -65,8 +65,12 @@ async def start(tmp_path: Path, *args: str, env: dict[str, str], ready: str) -> 
 async def stop(process: asyncio.subprocess.Process, log: Path) -> None:
     if process.returncode is None:
         process.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(process.wait(), 15) == 0, log.read_text()
-    assert "Traceback" not in log.read_text()
+        assert await asyncio.wait_for(process.wait(), 15) == 0, read(log)
+    assert "Traceback" not in read(log)
+
+
+def read(log: Path) -> str:
+    return log.read_text(errors="replace")
 
 
 @pytest.fixture
