@@ -27,6 +27,7 @@ from bot.interactions import (
     Reply,
     Said,
 )
+from config.errors import StorageError
 from config.help_resources import HelpResources, stored_entries
 from config.i18n import available_languages, negotiate, t, tn
 from config.settings import Secrets
@@ -470,7 +471,7 @@ class _Turn:
                 assert consultation.id is not None
                 await repo.record_consent(self.s, row.participant_id, consultation.id, event.version)
             elif isinstance(event, AnswerRecorded):
-                await repo.upsert_answer(self.s, row, self.answer_value(consultation, event))
+                await repo.upsert_answer(self.s, row, self.answer_value(consultation, row, event))
             elif isinstance(event, AnswerDiscarded):
                 discarded.append(event.question_id)
         assert row.id is not None
@@ -481,11 +482,16 @@ class _Turn:
         row.context = state.to_json()
         await repo.save_session(self.s, row)
 
-    def answer_value(self, consultation: Consultation, event: AnswerRecorded) -> repo.AnswerValue:
+    def answer_value(
+        self, consultation: Consultation, row: ConversationSession, event: AnswerRecorded
+    ) -> repo.AnswerValue:
         if event.text is None:
             return repo.AnswerValue(event.question_id, codes=event.codes, skipped=event.skipped)
+        if consultation.id is None or row.id is None:
+            raise StorageError("an answer needs a saved consultation and session")
         cleaned = redact(event.text, consultation.country)
-        cipher, key_id = self.service.keys.encrypt(cleaned, answer_context(consultation.id, event.question_id))
+        context = answer_context(consultation.id, row.participant_id, row.id, event.question_id)
+        cipher, key_id = self.service.keys.encrypt(cleaned, context)
         return repo.AnswerValue(event.question_id, text_cipher=cipher, key_id=key_id)
 
     def replies(self, consultation: Consultation, events: list[Event]) -> list[Reply]:

@@ -11,7 +11,17 @@ from datetime import UTC, datetime
 TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 BOT_URL_PATTERN = re.compile(r"/bot[^/\s]+/")
 HANDLER_NAME = "voices"
-NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "aiosqlite", "asyncpg", "sqlalchemy", "aiohttp.access", "alembic")
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy",
+    "aiohttp.access",
+    "alembic",
+    "transitions",  # logs every state entered: with branching, that is a trace of a person's answers
+)
 
 
 class RedactingFilter(logging.Filter):

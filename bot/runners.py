@@ -10,15 +10,16 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from telegram import Update
 
 from bot.conversation import ConversationService
 from bot.telegram import BotApplication, build_application
-from config.help_resources import HelpResources
+from config.help_resources import HelpResources, load_help_resources
 from config.i18n import check_catalogs
-from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Settings
+from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Environment, Settings
 from flows.loader import FlowLibrary, shipped_library
 from storage import repository as repo
 from storage import retention
@@ -46,10 +47,12 @@ class Runtime:
     help_resources: HelpResources
 
 
-async def open_runtime(settings: Settings) -> Runtime:
+async def open_runtime(settings: Settings, *, help_resources_path: Path | None = None) -> Runtime:
+    """Everything `run` needs; `help_resources_path` replaces the configured file (the sandbox's example)."""
     check_catalogs()
     secrets = settings.secrets()
-    help_resources = HelpResources(settings.help_resources_path)  # a broken file fails here, at start-up
+    # a broken file fails here, at start-up
+    help_resources = HelpResources(help_resources_path or settings.help_resources_path)
     database = Database(settings.sqlalchemy_url)
     await upgrade(database)
     library = shipped_library()
@@ -114,6 +117,18 @@ async def seed_demo(database: Database, library: FlowLibrary) -> str:
     return DEMO_CODE
 
 
+def sandbox_help_resources(settings: Settings) -> Path | None:
+    """The sandbox's clearly fake example contacts, so /help and the under-18 screen can be tried: only when the
+    sandbox runs (no token, not production), VOICES_HELP_RESOURCES is unset and the shipped file has no entry."""
+    if not settings.sandbox or settings.env is Environment.PRODUCTION or settings.help_resources is not None:
+        return None
+    if not load_help_resources(settings.help_resources_path).empty:
+        return None
+    from sandbox import EXAMPLE_HELP_RESOURCES  # a development tool: only imported when used
+
+    return EXAMPLE_HELP_RESOURCES
+
+
 @contextlib.asynccontextmanager
 async def serve_site(app: web.Application, host: str, port: int) -> AsyncIterator[web.AppRunner]:
     runner = web.AppRunner(app, access_log=None)
@@ -144,7 +159,8 @@ async def periodic_cleanup(database: Database, every_seconds: float = 3600, purg
 async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event | None = None) -> None:
     """`python -m bot run`: everything in one event loop until SIGINT/SIGTERM (or `stop` is set)."""
     stop = stop or _stop_on_signals()
-    runtime = await open_runtime(settings)
+    example_help = sandbox_help_resources(settings)
+    runtime = await open_runtime(settings, help_resources_path=example_help)
     # The composition root: the dashboard (a sibling adapter) is mounted on whichever server the process runs.
     from dashboard.app import init_app, mount, standalone
 
@@ -155,19 +171,23 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
         if settings.sandbox:
             from sandbox import Emulator, create_sandbox_app  # a development tool: only imported when used
 
-            emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME)
+            # Its id counters live in the data directory, so a restart is invisible to the bot's duplicate check.
+            emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, state_dir=settings.data_dir)
             sandbox_app = create_sandbox_app(emulator)
             mount(sandbox_app, dashboard)
             await stack.enter_async_context(serve_site(sandbox_app, settings.sandbox_host, settings.sandbox_port))
             code = await seed_demo(runtime.database, runtime.library)
             page = f"http://{settings.sandbox_host}:{settings.sandbox_port}/"
+            help_line = (
+                f"  /help shows the fake EXAMPLE contacts of sandbox/{example_help.name}\n" if example_help else ""
+            )
             print(
                 f"\nVoices 8.7 is running in SANDBOX mode (no TELEGRAM_BOT_TOKEN set).\n"
                 f"  Chat with the bot in your browser: {page}\n"
                 f"  Demo consultation invite:          {page}?start={code}\n"
                 f"  Dashboard (facilitators, reviewers): {page}dashboard/\n"
                 f"  (on Telegram this would be https://t.me/{SANDBOX_BOT_USERNAME}?start={code})\n"
-                f"Press Ctrl+C to stop.\n",
+                f"{help_line}Press Ctrl+C to stop.\n",
                 flush=True,
             )
         application = build_application(

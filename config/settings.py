@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 TELEGRAM_DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 SANDBOX_TOKEN = "1000001:SANDBOX-voices87-local-only"  # noqa: S105 - a fixed, public token for the local emulator
 SANDBOX_BOT_USERNAME = "voices87_sandbox_bot"
+MIN_PEPPER_BYTES = 32
+"""A shorter pseudonym pepper could be guessed, and with it every Telegram id behind the pseudonyms."""
 
 
 class Environment(StrEnum):
@@ -112,6 +114,13 @@ class Settings(BaseSettings):
         """The pepper and the data key ring: from settings, or (development only) generated once into data/."""
         pepper = self.pepper.get_secret_value() if self.pepper else None
         keys = self.data_keys.get_secret_value() if self.data_keys else None
+        if pepper and len(pepper.encode()) < MIN_PEPPER_BYTES:
+            if self.env is Environment.PRODUCTION:
+                raise ConfigError(
+                    f"VOICES_PEPPER must be at least {MIN_PEPPER_BYTES} bytes long in production; make one with: "
+                    'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+                )
+            log.warning("VOICES_PEPPER is shorter than %d bytes: production refuses such a pepper", MIN_PEPPER_BYTES)
         if pepper and keys:
             return Secrets(pepper=pepper.encode(), keys=parse_key_ring(keys))
         if self.env is Environment.PRODUCTION:
@@ -191,15 +200,29 @@ def add_dev_data_key(data_dir: Path) -> str:
 
 
 def _load_or_create_dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Read data/dev-secrets.json, creating it first if there is none. Workers starting together race here: each
+    writes a complete private file under its own name and links it into place, which succeeds for exactly one;
+    the others read the winner's file. Nobody ever sees a half-written file."""
     path = data_dir / "dev-secrets.json"
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
         return loaded
     data_dir.mkdir(parents=True, exist_ok=True)
     created = {"pepper": secrets.token_urlsafe(32), "data_keys": f"k1:{new_data_key()}"}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(created, handle)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(created, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)  # atomic, and fails if another worker got there first
+        except FileExistsError:
+            winner: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+            return winner
+    finally:
+        draft.unlink(missing_ok=True)
     log.warning(
         "Development secrets generated in %s (pseudonym pepper and data key). "
         "Back this file up or set VOICES_PEPPER and VOICES_DATA_KEYS; production refuses to run without them.",

@@ -1,9 +1,10 @@
-"""Run the sandbox alone: ``python -m sandbox --port 8080`` then point the bot at its /bot base URL."""
+"""Run the sandbox alone: ``python -m sandbox --port 8080`` then point a bot at its /bot base URL."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from aiohttp import web
 
@@ -18,9 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--token", default=SANDBOX_TOKEN, help="bot token the emulator accepts")
     parser.add_argument("--bot-username", default="voices87_sandbox_bot")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="keep the update and message id counters here across restarts"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    emulator = Emulator(token=args.token, bot_username=args.bot_username)
+    emulator = Emulator(token=args.token, bot_username=args.bot_username, state_dir=args.data_dir)
     print(f"Sandbox chat page: http://{args.host}:{args.port}/")
     print(f"Bot base_url:      http://{args.host}:{args.port}/bot")
     web.run_app(

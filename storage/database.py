@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,11 +13,23 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+SCRUB = "voices_scrub"
+"""Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
+write-ahead log is checkpointed and truncated, so no copy of the erased rows stays on disk."""
+
+
+def request_scrub(session: AsyncSession) -> None:
+    """Ask for the erased data's old copies to be scrubbed from disk once this transaction commits."""
+    session.info[SCRUB] = True
+
 
 Session: TypeAlias = AsyncSession
 """The session repository functions take: callers outside storage name its type without importing SQL libraries."""
@@ -25,16 +39,29 @@ class Database:
     """One engine per process. `transaction(lock_key=...)` is the unit of work for one update."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StorageError(
+                "DATABASE_URL is not a database URL; use sqlite+aiosqlite:///path/to/file.db or "
+                "postgresql+asyncpg://user@host:5432/db"
+            ) from exc
         self.url = url
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
             raise StorageError(f"DATABASE_URL: unsupported database {self.dialect!r} (use sqlite or postgresql)")
+        driver = parsed.get_driver_name()
+        wanted = ASYNC_DRIVERS[self.dialect]
+        if driver != wanted:
+            raise StorageError(
+                f"DATABASE_URL: {self.dialect} needs the asynchronous driver {wanted}: "
+                f"write {self.dialect}+{wanted}://... instead of {parsed.drivername}://..."
+            )
         # hide_parameters: SQL errors and logs never carry values (pseudonyms, ciphertexts).
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
@@ -50,8 +77,11 @@ class Database:
     async def transaction(self, lock_key: str | None = None) -> AsyncIterator[AsyncSession]:
         """A session in one transaction, committed on success; `lock_key` serialises one participant."""
         if self.dialect == "sqlite":
-            async with self._sqlite_write_lock, self._sessions() as session, session.begin():
-                yield session
+            async with self._sqlite_write_lock, self._sessions() as session:
+                async with session.begin():
+                    yield session
+                if session.info.pop(SCRUB, False):
+                    await self._checkpoint()
             return
         async with self._sessions() as session, session.begin():
             if lock_key is not None:
@@ -64,6 +94,12 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    async def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and truncate it. With `secure_delete`, deleted rows
+        are overwritten in the database file; the log held their old pages until now."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -73,6 +109,14 @@ def advisory_key(value: str) -> int:
     return int.from_bytes(hashlib.sha256(value.encode()).digest()[:8], "big", signed=True)
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600) before SQLite opens it: its write-ahead log and
+    shared-memory files take the same permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -80,3 +124,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def explain(error: BaseException, url: str | None = None) -> str | None:
+    """One line an operator can act on for a database failure (unreachable server, missing database, refused
+    login), or None when `error` is not one. Never the SQL or its parameters."""
+    where = ""
+    if url:
+        try:
+            parsed = make_url(url)
+            where = f" at {parsed.host or 'localhost'}:{parsed.port or 5432}" if parsed.host else f" {parsed.database}"
+        except ArgumentError:
+            where = ""
+    text = str(getattr(error, "orig", None) or error)
+    if isinstance(error, ConnectionRefusedError | socket.gaierror | TimeoutError):
+        return f"cannot reach the database{where} ({type(error).__name__}); is it running? Check DATABASE_URL"
+    if isinstance(error, DBAPIError | OperationalError):
+        if "does not exist" in text and "database" in text:
+            name = make_url(url).database if url else "it"
+            return f"the database {name!r} does not exist{where}: create it (e.g. createdb {name}) or fix DATABASE_URL"
+        if "password authentication failed" in text or ("role" in text and "does not exist" in text):
+            return f"the database{where} refused the login: check the user and password in DATABASE_URL"
+        if "unable to open database file" in text:
+            return f"cannot open the SQLite file{where}: check that its folder exists and is writable"
+        return f"the database{where} failed: {type(getattr(error, 'orig', None) or error).__name__}"
+    return None

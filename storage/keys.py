@@ -4,6 +4,10 @@ Encrypted values: free-text answers (`answer.text_cipher`) and results opt-ins (
 Rotation works in batches, each in its own transaction. Every value is decrypted with its own key id and
 re-encrypted with the active key in one row update, so an interrupted rotation loses nothing, and running it
 again continues where it stopped.
+
+Rotation also rebinds answers stored before ciphertexts were bound to their row (associated data naming only
+consultation and question, see `storage.privacy.legacy_answer_context`): they are re-encrypted bound to their
+consultation, participant, session and question, even when they already use the active key.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from tqdm import tqdm
 
 from config.errors import StorageError
 from storage.database import Database
-from storage.models import Answer, ResultsOptIn
-from storage.privacy import KeyRing, answer_context, opt_in_context
+from storage.models import Answer, ConversationSession, ResultsOptIn
+from storage.privacy import KeyRing, answer_context, legacy_answer_context, opt_in_context
 
 BATCH_SIZE = 500
 
@@ -111,12 +115,26 @@ async def rotate(
                 bar.update(rotated)
                 if on_batch is not None:
                     on_batch(done["answers"] + done["opt_ins"])
+        after = 0
+        while True:  # answers under the active key that are still bound the old way
+            async with database.transaction() as session:
+                after, rebound = await _rebind_answers(session, keyring, batch_size, after)
+            if after == 0:
+                break
+            if rebound:
+                batches += 1
+                done["answers"] += rebound
+                bar.total = (bar.total or 0) + rebound
+                bar.update(rebound)
+                if on_batch is not None:
+                    on_batch(done["answers"] + done["opt_ins"])
     return RotationReport(keyring.active_id, done["answers"], done["opt_ins"], batches)
 
 
 async def _rotate_answers(session: AsyncSession, keyring: KeyRing, limit: int) -> tuple[int, int]:
     rows = await session.exec(
-        select(Answer)
+        select(Answer, ConversationSession.participant_id)
+        .join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
         .where(
             col(Answer.text_cipher).is_not(None),
             col(Answer.key_id).is_not(None),
@@ -127,20 +145,66 @@ async def _rotate_answers(session: AsyncSession, keyring: KeyRing, limit: int) -
     )
     found = rows.all()
     rotated = 0
-    for row in found:
-        assert row.text_cipher is not None and row.key_id is not None
-        blob, kid = _rewrap(keyring, row.text_cipher, row.key_id, answer_context(row.consultation_id, row.question_id))
-        # Only if the row still holds what we decrypted: a concurrent new answer is never overwritten.
-        result = await session.exec(
-            update(Answer)
-            .where(
-                col(Answer.id) == row.id, col(Answer.key_id) == row.key_id, col(Answer.text_cipher) == row.text_cipher
-            )
-            .values(text_cipher=blob, key_id=kid)
-            .execution_options(synchronize_session=False)
-        )
-        rotated += int(result.rowcount)
+    for row, participant_id in found:
+        plaintext = _answer_plaintext(keyring, row, participant_id)
+        rotated += await _store_answer(session, keyring, row, participant_id, plaintext)
     return len(found), rotated
+
+
+async def _rebind_answers(session: AsyncSession, keyring: KeyRing, limit: int, after: int) -> tuple[int, int]:
+    """One batch (answers with id > `after`) of the rebinding pass: returns (last id seen or 0 at the end, how
+    many were re-encrypted bound to their row)."""
+    rows = await session.exec(
+        select(Answer, ConversationSession.participant_id)
+        .join(ConversationSession, col(ConversationSession.id) == col(Answer.session_id))
+        .where(col(Answer.text_cipher).is_not(None), col(Answer.key_id) == keyring.active_id, col(Answer.id) > after)
+        .order_by(col(Answer.id))
+        .limit(limit)
+    )
+    found = rows.all()
+    rebound = 0
+    for row, participant_id in found:
+        if row.text_cipher is None or row.key_id is None or row.id is None:
+            continue
+        bound = answer_context(row.consultation_id, participant_id, row.session_id, row.question_id)
+        try:
+            keyring.decrypt(row.text_cipher, row.key_id, bound)
+            continue  # already bound to its row
+        except StorageError:
+            pass
+        plaintext = keyring.decrypt(
+            row.text_cipher, row.key_id, legacy_answer_context(row.consultation_id, row.question_id)
+        )
+        rebound += await _store_answer(session, keyring, row, participant_id, plaintext)
+    return (found[-1][0].id or 0) if found else 0, rebound
+
+
+def _answer_plaintext(keyring: KeyRing, row: Answer, participant_id: int) -> str:
+    """An answer's text, whether it is bound to its row or (stored before that) only to its question."""
+    if row.text_cipher is None or row.key_id is None:
+        raise StorageError("an answer without a ciphertext has nothing to rotate")
+    try:
+        bound = answer_context(row.consultation_id, participant_id, row.session_id, row.question_id)
+        return keyring.decrypt(row.text_cipher, row.key_id, bound)
+    except StorageError:
+        return keyring.decrypt(row.text_cipher, row.key_id, legacy_answer_context(row.consultation_id, row.question_id))
+
+
+async def _store_answer(
+    session: AsyncSession, keyring: KeyRing, row: Answer, participant_id: int, plaintext: str
+) -> int:
+    """Write `plaintext` back encrypted under the active key and bound to its row; 1 if written, 0 if the row
+    changed meanwhile (a concurrent new answer is never overwritten)."""
+    blob, kid = keyring.encrypt(
+        plaintext, answer_context(row.consultation_id, participant_id, row.session_id, row.question_id)
+    )
+    result = await session.exec(
+        update(Answer)
+        .where(col(Answer.id) == row.id, col(Answer.key_id) == row.key_id, col(Answer.text_cipher) == row.text_cipher)
+        .values(text_cipher=blob, key_id=kid)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
 
 
 async def _rotate_opt_ins(session: AsyncSession, keyring: KeyRing, limit: int) -> tuple[int, int]:

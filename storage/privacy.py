@@ -50,8 +50,16 @@ class KeyRing:
             raise StorageError(f"a value under key {key_id!r} failed authentication") from exc
 
 
-def answer_context(consultation_id: int | None, question_id: str) -> str:
-    """Associated data binding an encrypted answer to its consultation and question."""
+def answer_context(consultation_id: int, participant_id: int, session_id: int, question_id: str) -> str:
+    """Associated data binding an encrypted answer to its row: consultation, participant, session and question.
+    A ciphertext copied onto another person's row (by anyone who can write to the database) fails
+    authentication there instead of being shown to them."""
+    return f"answer:v2:{consultation_id}:{participant_id}:{session_id}:{question_id}"
+
+
+def legacy_answer_context(consultation_id: int, question_id: str) -> str:
+    """The associated data of answers stored before they were bound to their row. Nothing reads such a value
+    any more except `keys rotate`, which re-encrypts it bound to its row (see storage/keys.py)."""
     return f"answer:{consultation_id}:{question_id}"
 
 

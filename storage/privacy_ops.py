@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+from storage.database import request_scrub
 from storage.models import (
     Answer,
     ConsentRecord,
@@ -119,6 +120,7 @@ async def erase_participant(session: AsyncSession, pseudonym: str) -> ErasureRep
     messages = await session.exec(delete(SentMessage).where(col(SentMessage.participant_id) == pid))
     opt_ins = await session.exec(delete(ResultsOptIn).where(col(ResultsOptIn.participant_id) == pid))
     await session.exec(delete(Participant).where(col(Participant.id) == pid))
+    request_scrub(session)
     return ErasureReport(
         found=True,
         answers=int(answers.rowcount),
@@ -207,7 +209,7 @@ async def participant_data(session: AsyncSession, pseudonym: str, keyring: KeyRi
                 consent_version=consent.consent_version if consent else None,
                 consent_given_on=consent.given_on if consent else None,
                 results_opt_in=consultation.id in opted,
-                answers=[_my_answer(answer, keyring) for answer in answers.all()],
+                answers=[_my_answer(answer, row.participant_id, keyring) for answer in answers.all()],
             )
         )
     kept = await session.exec(select(func.count()).select_from(SentMessage).where(SentMessage.participant_id == pid))
@@ -219,12 +221,12 @@ async def participant_data(session: AsyncSession, pseudonym: str, keyring: KeyRi
     )
 
 
-def _my_answer(answer: Answer, keyring: KeyRing) -> MyAnswer:
+def _my_answer(answer: Answer, participant_id: int, keyring: KeyRing) -> MyAnswer:
     codes = tuple((answer.choice_codes or "").split())
     if answer.text_cipher is None or answer.key_id is None:
         return MyAnswer(answer.question_id, codes, skipped=answer.skipped, answered_on=answer.answered_on)
     try:
-        context = answer_context(answer.consultation_id, answer.question_id)
+        context = answer_context(answer.consultation_id, participant_id, answer.session_id, answer.question_id)
         text = keyring.decrypt(answer.text_cipher, answer.key_id, context)
     except StorageError:
         return MyAnswer(answer.question_id, codes, unreadable=True, answered_on=answer.answered_on)

@@ -27,6 +27,8 @@ from storage.models import (
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud and type
 CODE_LENGTH = 8
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 3650
+"""Raw answers are kept this many days after a consultation closes (then only aggregates remain)."""
 LIVE_STATUSES = ("active", "paused", "stopped", "expired")
 """Sessions a participant can come back to (not completed or declined)."""
 
@@ -60,6 +62,13 @@ async def create_consultation(
     code: str | None = None,
     retention_days: int = 180,
 ) -> Consultation:
+    title = title.strip()
+    if not title or len(title) > 200:
+        raise StorageError("a consultation needs a title of 1 to 200 characters")
+    if not MIN_RETENTION_DAYS <= retention_days <= MAX_RETENTION_DAYS:
+        raise StorageError(
+            f"retention must be {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days after closing, not {retention_days}"
+        )
     chosen = (code or new_code()).upper()
     if await consultation_by_code(session, chosen) is not None:
         raise StorageError(f"a consultation with code {chosen!r} already exists")

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import repository as repo
-from storage.database import Database
+from storage.database import Database, request_scrub
 from storage.models import (
     AggregateCount,
     AggregateSnapshot,
@@ -145,6 +145,7 @@ async def purge_consultation(
         consultation.purged_at = repo.now()
         session.add(consultation)
         await session.flush()
+        request_scrub(session)
     return ConsultationPurge(consultation.code, consultation.closed_at, *counts)
 
 
@@ -169,6 +170,7 @@ async def _delete_orphan(session: AsyncSession, pseudonym: str, at: datetime) ->
     if pseudonym not in await orphan_pseudonyms(session, at):
         return 0
     result = await session.exec(delete(Participant).where(col(Participant.pseudonym) == pseudonym))
+    request_scrub(session)
     return int(result.rowcount)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -22,7 +23,12 @@ async def open_database(settings: Settings) -> Database:
     return database
 
 
+UNKNOWN_USERNAME = "<your_bot>"
+
+
 def bot_username(settings: Settings) -> str:
+    """The bot's @username for invite links: TELEGRAM_BOT_USERNAME, the sandbox bot, or asked from Telegram. When
+    Telegram cannot be asked, a placeholder and a warning: the command's own work is already done."""
     if settings.telegram_bot_username:
         return settings.telegram_bot_username.lstrip("@")
     if settings.sandbox:
@@ -30,9 +36,18 @@ def bot_username(settings: Settings) -> str:
 
     async def ask() -> str:
         from telegram import Bot
+        from telegram.error import TelegramError
 
-        async with Bot(settings.token, base_url=settings.api_base_url) as bot:
-            return bot.username
+        try:
+            async with Bot(settings.token, base_url=settings.api_base_url) as bot:
+                return bot.username
+        except TelegramError as exc:
+            print(
+                f"warning: could not ask Telegram for the bot's username ({type(exc).__name__}); "
+                "set TELEGRAM_BOT_USERNAME to print invite links in full",
+                file=sys.stderr,
+            )
+            return UNKNOWN_USERNAME
 
     return asyncio.run(ask())
 

@@ -37,13 +37,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> None:
+    async def go() -> tuple[str | None, str | None]:
         database = Database(settings.sqlalchemy_url)
         try:
-            await upgrade(database)
+            return await upgrade(database)
         finally:
             await database.dispose()
 
-    asyncio.run(go())
-    print("database is up to date")
+    before, after = asyncio.run(go())
+    if before is None:
+        print(f"created the database schema (revision {after})")
+    elif before != after:
+        print(f"upgraded the database schema from revision {before} to {after}")
+    else:
+        print(f"the database schema is up to date (revision {after})")
     return 0

@@ -20,11 +20,11 @@
     userSelect: $("user-select"), userInfo: $("user-info"), newToggle: $("new-user-toggle"),
     newForm: $("new-user-form"), nuName: $("nu-name"), nuUsername: $("nu-username"), nuLanguage: $("nu-language"),
     nuCancel: $("nu-cancel"), sendForm: $("send-form"), text: $("text"), toast: $("toast"),
-    commands: $("commands"), replyKeyboard: $("reply-keyboard"), moreKinds: $("more-kinds"),
+    commands: $("commands"), moreKinds: $("more-kinds"),
   };
 
   const state = {
-    user: null, since: 0, nodes: new Map(), data: new Map(), abort: null, pollToken: 0,
+    user: null, since: 0, instance: null, nodes: new Map(), abort: null, pollToken: 0,
     pendingPresses: new Map(), toastTimer: null,
   };
 
@@ -122,51 +122,31 @@
   }
 
   // ---------------------------------------------------------------- rendering
-  function resetChat() {
-    if (state.abort) state.abort.abort();
+  function clearView() {
     state.since = 0;
     state.nodes.clear();
-    state.data.clear();
     els.messages.replaceChildren(els.empty);
     els.empty.hidden = false;
-    els.replyKeyboard.hidden = true;
-    els.replyKeyboard.replaceChildren();
+  }
+
+  function resetChat() {
+    if (state.abort) state.abort.abort();
+    clearView();
   }
 
   function safeHref(url) {
     return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
   }
 
+  // The bot sends plain text; the entities to show are the links Telegram detects in what users type.
   function wrapEntity(entity, node, segmentText) {
-    let el;
-    switch (entity.type) {
-      case "bold": el = document.createElement("strong"); break;
-      case "italic": el = document.createElement("em"); break;
-      case "underline": el = document.createElement("u"); break;
-      case "strikethrough": el = document.createElement("s"); break;
-      case "code": el = document.createElement("code"); el.className = "code"; break;
-      case "pre": el = document.createElement("code"); el.className = "pre"; break;
-      case "blockquote": case "expandable_blockquote": el = document.createElement("span"); el.className = "quote"; break;
-      case "spoiler":
-        el = document.createElement("span");
-        el.className = "spoiler";
-        el.tabIndex = 0;
-        el.setAttribute("role", "button");
-        el.setAttribute("aria-label", "spoiler, activate to reveal");
-        el.addEventListener("click", () => el.classList.add("revealed"));
-        el.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") el.classList.add("revealed"); });
-        break;
-      case "text_link": case "url": {
-        const href = safeHref(entity.type === "url" ? segmentText : entity.url);
-        if (!href) return node;
-        el = document.createElement("a");
-        el.href = href;
-        el.target = "_blank";
-        el.rel = "noopener noreferrer";
-        break;
-      }
-      default: return node;
-    }
+    if (entity.type !== "url" && entity.type !== "text_link") return node;
+    const href = safeHref(entity.type === "url" ? segmentText : entity.url);
+    if (!href) return node;
+    const el = document.createElement("a");
+    el.href = href;
+    el.target = "_blank";
+    el.rel = "noopener noreferrer";
     el.append(node);
     return el;
   }
@@ -311,40 +291,12 @@
       els.messages.insertBefore(node, before);
     }
     state.nodes.set(m.message_id, node);
-    state.data.set(m.message_id, m);
   }
 
   function removeMessage(id) {
     const node = state.nodes.get(id);
     if (node) node.remove();
     state.nodes.delete(id);
-    state.data.delete(id);
-  }
-
-  function updateReplyKeyboard() {
-    let markup = null;
-    const ids = [...state.data.keys()].sort((a, b) => a - b);
-    for (const id of ids) {
-      const m = state.data.get(id);
-      if (m.from_bot && m.reply_markup && (m.reply_markup.keyboard || m.reply_markup.remove_keyboard)) markup = m.reply_markup;
-    }
-    els.replyKeyboard.replaceChildren();
-    if (!markup || !Array.isArray(markup.keyboard)) { els.replyKeyboard.hidden = true; return; }
-    for (const row of markup.keyboard) {
-      const r = document.createElement("div");
-      r.className = "row";
-      for (const button of row) {
-        const label = typeof button === "string" ? button : String(button.text ?? "");
-        const b = document.createElement("button");
-        b.type = "button";
-        b.dir = "auto";
-        b.textContent = label;
-        b.addEventListener("click", () => sendText(label));
-        r.append(b);
-      }
-      els.replyKeyboard.append(r);
-    }
-    els.replyKeyboard.hidden = false;
   }
 
   function applyChanges(data) {
@@ -361,7 +313,6 @@
       if (a.text) toast(a.text, a.show_alert);
     }
     els.empty.hidden = state.nodes.size > 0;
-    if ((data.messages || []).length || (data.deleted || []).length) updateReplyKeyboard();
     if (atBottom || (data.messages || []).some((m) => !m.from_bot)) els.messages.scrollTop = els.messages.scrollHeight;
   }
 
@@ -373,9 +324,23 @@
     let failures = 0;
     while (token === state.pollToken && state.user) {
       try {
-        const q = new URLSearchParams({ user_id: String(state.user.id), since: String(state.since), wait: "20" });
+        // The first poll answers at once, so the page learns which run of the sandbox it talks to.
+        const wait = state.instance === null ? "0" : "20";
+        const q = new URLSearchParams({ user_id: String(state.user.id), since: String(state.since), wait });
+        if (state.instance !== null) q.set("instance", state.instance);
         const data = await api(`/chat?${q}`, undefined, controller.signal);
         if (token !== state.pollToken) return;
+        if (state.instance !== null && data.instance !== state.instance) {
+          // The sandbox restarted: it no longer has the earlier messages, so neither does this view. The bot
+          // remembers where this user was; /start shows the current question again.
+          state.instance = data.instance;
+          failures = 0;
+          setStatus("online");
+          clearView();
+          toast("The sandbox restarted: earlier messages are gone from this page. Send /start to continue where you were.");
+          continue;
+        }
+        state.instance = data.instance;
         applyChanges(data);
         state.since = data.cursor;
         failures = 0;

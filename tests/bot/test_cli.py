@@ -103,6 +103,8 @@ def test_bot_username_setting_shapes_the_link(tmp_path: Path) -> None:
         (["--flow", "nope", "--country", "KE", "--title", "t"], "no flow named 'nope'"),
         (["--flow", "roadmap_feedback", "--country", "XX", "--title", "t"], "not an ISO 3166 alpha-2"),
         (["--flow", "roadmap_feedback", "--country", "KE", "--title", "t", "--languages", "de"], "has no text in de"),
+        (["--flow", "roadmap_feedback", "--country", "KE", "--title", "t", "--retention-days", "-5"], "1 to 3650 days"),
+        (["--flow", "roadmap_feedback", "--country", "KE", "--title", "  "], "a title of 1 to 200 characters"),
     ],
 )
 def test_create_refuses_bad_input_clearly(tmp_path: Path, args: list[str], message: str) -> None:
@@ -143,3 +145,61 @@ def test_upgrade_flow_to_an_unknown_version_is_refused(tmp_path: Path) -> None:
     assert same.returncode == 0 and "v1 -> v1" in same.stdout
     missing = cli(tmp_path, "consultation", "upgrade-flow", code, "--version", "9")
     assert missing.returncode == 2 and "flow 'roadmap_feedback' version 9 is not available" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}, "write postgresql+asyncpg://"),
+        (
+            {"DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/voices_no_such_db"},
+            "the database 'voices_no_such_db' does not exist",
+        ),
+        ({"DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/x"}, "cannot reach the database at 127.0.0.1:1"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+        ({"VOICES_SANDBOX_PORT": "abc"}, "setting VOICES_SANDBOX_PORT"),
+    ],
+)
+def test_operator_errors_are_one_line_saying_what_to_do(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    """Issue 12.7: each of these printed a traceback (up to 176 lines)."""
+    result = cli(tmp_path, "db", "upgrade", env=env)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
+    first = cli(tmp_path, "db", "upgrade")
+    assert first.returncode == 0 and first.stdout.startswith("created the database schema (revision ")
+    again = cli(tmp_path, "db", "upgrade")
+    assert again.stdout.startswith("the database schema is up to date (revision ")
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VOICES_", "DATABASE_"))}
+    environment.update({"VOICES_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{sys.executable} -m bot flows diagram roadmap_feedback | head -1"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.strip() and result.returncode == 0
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+
+
+def test_invite_link_without_telegram_reachable_is_still_printed(tmp_path: Path) -> None:
+    """With a token and no network, the consultation is created and the link printed with a placeholder."""
+    env = {"TELEGRAM_BOT_TOKEN": "123456:" + "a" * 30, "TELEGRAM_API_BASE_URL": "http://127.0.0.1:1/bot"}
+    result = cli(
+        tmp_path, "consultation", "create", "--flow", "roadmap_feedback", "--country", "KE", "--title", "t", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Invite code: " in result.stdout and "https://t.me/<your_bot>?start=" in result.stdout
+    assert "set TELEGRAM_BOT_USERNAME" in result.stderr and "Traceback" not in result.stderr
+    listed = cli(tmp_path, "consultation", "list", env=env)
+    code = result.stdout.split("Invite code: ")[1].split()[0]
+    assert listed.returncode == 0 and code in listed.stdout

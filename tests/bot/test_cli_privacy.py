@@ -74,7 +74,9 @@ def add_answers(tmp_path: Path, code: str, people: int, keys: str | None = None)
                         ),
                     )
                     await repo.record_consent(session, participant.id, consultation.id, "v1")
-                    cipher, kid = ring.encrypt("more shelters", answer_context(consultation.id, "ideas"))
+                    assert row.id is not None
+                    context = answer_context(consultation.id, participant.id, row.id, "ideas")
+                    cipher, kid = ring.encrypt("more shelters", context)
                     await repo.upsert_answer(session, row, repo.AnswerValue("ideas", text_cipher=cipher, key_id=kid))
                     await repo.upsert_answer(session, row, repo.AnswerValue("awareness", codes=("yes",)))
         finally:

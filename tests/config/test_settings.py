@@ -81,6 +81,49 @@ def test_production_with_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert [kid for kid, _ in secrets.keys] == ["k2", "k1"]
 
 
+def test_production_refuses_a_short_pepper(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    keys = f"k1:{new_data_key()}"
+    settings = make(monkeypatch, tmp_path, VOICES_ENV="production", VOICES_PEPPER="p" * 31, VOICES_DATA_KEYS=keys)
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        settings.secrets()
+    assert make(monkeypatch, tmp_path, VOICES_PEPPER="p" * 31, VOICES_DATA_KEYS=keys).secrets().pepper == b"p" * 31
+
+
+def test_workers_starting_together_share_one_set_of_development_secrets(tmp_path: Path) -> None:
+    """Issue 10.11: 15 processes creating data/dev-secrets.json at once all start, and all get the same secrets."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    go = tmp_path / "go"
+    script = (
+        "import os, sys\n"
+        "from config.settings import Settings\n"
+        "settings = Settings()\n"
+        "print('ready', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): pass\n"  # every worker starts creating at the same moment
+        "s = settings.secrets()\n"
+        "print(s.pepper.hex(), s.keys[0][1].hex())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICES_", "TELEGRAM_", "DATABASE_"))}
+    env.update(VOICES_DATA_DIR=str(tmp_path / "shared"), PYTHONPATH=str(root))
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(15)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline() == b"ready\n"
+    go.touch()
+    results = [worker.communicate(timeout=60) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), [err.decode()[-300:] for _, err in results]
+    assert len({out for out, _ in results}) == 1
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["dev-secrets.json"]  # no draft left behind
+    assert (tmp_path / "shared" / "dev-secrets.json").stat().st_mode & 0o777 == 0o600
+
+
 @pytest.mark.parametrize(
     ("ring", "problem"),
     [

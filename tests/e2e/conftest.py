@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +75,7 @@ class Harness:
             {
                 "message": {
                     "message_id": 1_000_000 + len(self.emulator.history(user.id)),
-                    "date": int(time.time()),
+                    "date": int(self.emulator.now()),
                     "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
                     "from": {"id": user.id, "is_bot": False, "first_name": user.first_name},
                     "text": text,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlmodel import select
 
@@ -106,7 +104,7 @@ async def test_the_same_update_twice_is_processed_once(harness: Harness) -> None
         "update_id": 900_000,
         "message": {
             "message_id": 9_000,
-            "date": int(time.time()),
+            "date": int(h.emulator.now()),
             "chat": {"id": user.id, "type": "private", "first_name": "Amina"},
             "from": {"id": user.id, "is_bot": False, "first_name": "Amina"},
             "text": "1",
@@ -185,7 +183,7 @@ async def test_group_chats_are_ignored(harness: Harness) -> None:
         {
             "message": {
                 "message_id": 1,
-                "date": int(time.time()),
+                "date": int(h.emulator.now()),
                 "chat": {"id": -100123, "type": "group", "title": "Some group"},
                 "from": {"id": user.id, "is_bot": False, "first_name": "Amina"},
                 "text": f"/start {CODE}",

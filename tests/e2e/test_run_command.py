@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -23,27 +24,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process, Path]]:
-    port = free_port()
+def read(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def run_bot(tmp_path: Path, port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot run` with no token, its data in tmp_path/data, until the banner shows; stopped with SIGINT."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VOICES_", "DATABASE_"))}
     env.update({"VOICES_DATA_DIR": str(tmp_path / "data"), "VOICES_SANDBOX_PORT": str(port), "PYTHONPATH": str(ROOT)})
-    log = tmp_path / "run.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=out, stderr=out
         )
-    page = f"http://127.0.0.1:{port}/"
     try:
-        for _ in range(200):
-            if "Chat with the bot in your browser" in log.read_text(errors="replace"):
+        for _ in range(200):  # a real process starting: real time (the emulator's clock is in that process)
+            if "Chat with the bot in your browser" in read(log):
                 break
             if process.returncode is not None:
-                pytest.fail(f"`python -m bot run` exited early:\n{log.read_text()}")
+                pytest.fail(f"`python -m bot run` exited early:\n{read(log)}")
             await asyncio.sleep(0.1)
         else:
-            pytest.fail(f"no banner after 20 s:\n{log.read_text()}")
-        yield page, process, log
+            pytest.fail(f"no banner after 20 s:\n{read(log)}")
+        yield process
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
@@ -51,6 +54,14 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.subprocess
                 await asyncio.wait_for(process.wait(), 15)
             except TimeoutError:
                 process.kill()
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process, Path]]:
+    port = free_port()
+    log = tmp_path / "run.log"
+    async with run_bot(tmp_path, port, log) as process:
+        yield f"http://127.0.0.1:{port}/", process, log
 
 
 async def wait_for_bot_text(client: ClientSession, page: str, user_id: int, needle: str) -> dict[str, Any]:
@@ -66,6 +77,23 @@ async def wait_for_bot_text(client: ClientSession, page: str, user_id: int, need
                 if needle in (message["text"] or ""):
                     return dict(message)
     raise AssertionError(f"no bot message containing {needle!r}; saw {seen}")
+
+
+async def wait_for_count(client: ClientSession, page: str, user_id: int, needle: str, count: int) -> int:
+    """How many bot messages contain `needle`, once there are `count` of them (or after about 10 s)."""
+    found, cursor = 0, 0
+    for _ in range(10):
+        if cursor:  # wait for the next change
+            params = {"user_id": user_id, "since": cursor, "wait": 1}
+            async with client.get(f"{page}sandbox/api/chat", params=params):
+                pass
+        async with client.get(f"{page}sandbox/api/chat", params={"user_id": user_id, "since": 0}) as r:
+            data = await r.json()
+        cursor = data["cursor"]
+        found = sum(needle in (m["text"] or "") for m in data["messages"] if m["from_bot"])
+        if found >= count:
+            break
+    return found
 
 
 async def test_run_serves_the_page_seeds_the_demo_and_answers(
@@ -87,9 +115,63 @@ async def test_run_serves_the_page_seeds_the_demo_and_answers(
         press = {"user_id": user_id, "message_id": consent["message_id"], "callback_data": agree["callback_data"]}
         async with client.post(f"{page}sandbox/api/press", json=press) as r:
             assert r.status == 200
-        await wait_for_bot_text(client, page, user_id, "Quel âge avez-vous ?")
+        age = await wait_for_bot_text(client, page, user_id, "Quel âge avez-vous ?")
+        # issue 10, item 20: the sandbox's clearly fake contacts, so /help and the under-18 screen can be tried
+        assert "/help shows the fake EXAMPLE contacts" in banner
+        async with client.post(f"{page}sandbox/api/send", json={"user_id": user_id, "text": "/help"}) as r:
+            assert r.status == 200
+        await wait_for_bot_text(client, page, user_id, "EXAMPLE – la ligne de soutien de l’organisation (fictive)")
+        minor = next(b for row in age["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "Moins de 18 ans")
+        press = {"user_id": user_id, "message_id": age["message_id"], "callback_data": minor["callback_data"]}
+        async with client.post(f"{page}sandbox/api/press", json=press) as r:
+            assert r.status == 200
+        await wait_for_bot_text(client, page, user_id, "réservée aux adultes")
+        fake = "EXAMPLE – ce n’est pas une vraie ligne d’aide"
+        assert await wait_for_count(client, page, user_id, fake, 2) == 2  # after /help, and after "under 18"
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 15) == 0
     text = log.read_text()
     assert "Traceback" not in text
     assert str(user_id) not in text  # no Telegram id in the operator's log
+
+
+async def test_run_twice_on_the_same_data_and_the_conversation_goes_on(tmp_path: Path) -> None:
+    """Issue 8: `make run`, stop it, `make run` again: the bot answers (it used to drop everything as duplicates)."""
+    port = free_port()
+    page = f"http://127.0.0.1:{port}/"
+    async with ClientSession() as client:
+        async with run_bot(tmp_path, port, tmp_path / "first.log") as first:
+            async with client.post(f"{page}sandbox/api/users", json={"first_name": "Web", "language_code": "en"}) as r:
+                user = (await r.json())["user"]
+            async with client.post(f"{page}sandbox/api/send", json={"user_id": user["id"], "text": "/start DEMO"}):
+                pass
+            consent = await wait_for_bot_text(client, page, user["id"], "Do you agree to take part?")
+            agree = consent["reply_markup"]["inline_keyboard"][0][0]
+            press = {
+                "user_id": user["id"],
+                "message_id": consent["message_id"],
+                "callback_data": agree["callback_data"],
+            }
+            async with client.post(f"{page}sandbox/api/press", json=press):
+                pass
+            age = await wait_for_bot_text(client, page, user["id"], "How old are you?")
+            first.send_signal(signal.SIGINT)
+            assert await asyncio.wait_for(first.wait(), 15) == 0
+
+        async with run_bot(tmp_path, port, tmp_path / "second.log"):
+            async with client.get(f"{page}sandbox/api/info") as r:
+                assert (await r.json())["instance"]
+            # the page registers the same user again (it keeps its users in the browser)
+            async with client.post(f"{page}sandbox/api/users", json=user) as r:
+                assert (await r.json())["user"]["id"] == user["id"]
+            async with client.post(f"{page}sandbox/api/send", json={"user_id": user["id"], "text": "/start"}):
+                pass
+            again = await wait_for_bot_text(client, page, user["id"], "How old are you?")
+            assert again["message_id"] > age["message_id"]
+            adult = next(b for row in again["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "25 to 34")
+            press = {"user_id": user["id"], "message_id": again["message_id"], "callback_data": adult["callback_data"]}
+            async with client.post(f"{page}sandbox/api/press", json=press):
+                pass
+            await wait_for_bot_text(client, page, user["id"], "Which group are you part of?")
+    second = (tmp_path / "second.log").read_text()
+    assert "Traceback" not in second and "duplicate update" not in second

@@ -7,7 +7,7 @@ from sqlmodel import select
 from flows.events import Command
 from storage import repository as repo
 from storage.models import Answer, ConsentRecord, ConversationSession, Participant
-from storage.privacy import KeyRing
+from storage.privacy import KeyRing, answer_context
 from tests.e2e.conftest import CODE, EXIT_LABEL, Harness, labels, sqlite_files
 
 
@@ -53,9 +53,9 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     assert answers["survivors_included"].choice_codes == "not_included"
     stored = answers["recommendation"]
     assert stored.text_cipher is not None and stored.key_id == "k1"
-    text = KeyRing(h.secrets.keys).decrypt(
-        stored.text_cipher, stored.key_id, f"answer:{row.consultation_id}:recommendation"
-    )
+    assert row.id is not None
+    context = answer_context(row.consultation_id, row.participant_id, row.id, "recommendation")
+    text = KeyRing(h.secrets.keys).decrypt(stored.text_cipher, stored.key_id, context)
     assert text == "More labour inspectors, call [phone] canaryword"
     assert str(amina.id) not in participant.pseudonym
 

@@ -1,4 +1,4 @@
-"""Fixtures for sandbox tests: an emulator, its aiohttp server on 127.0.0.1 and a real PTB Bot."""
+"""Fixtures for sandbox tests: an emulator on a fake clock, its aiohttp server on 127.0.0.1 and a real PTB Bot."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from telegram import Bot
 
-from sandbox import Emulator, SandboxUser, create_sandbox_app
+from sandbox import Emulator, FakeClock, SandboxUser, create_sandbox_app
 
 TOKEN = "123456:SANDBOX-TEST"
 
@@ -24,19 +24,14 @@ def telegram_error(kind: type[Exception], fragment: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> list[float]:
-    """A mutable fake clock: tests change clock[0]."""
-    return [1_750_000_000.0]
+def clock() -> FakeClock:
+    """The emulator's clock: time passes only when a test advances it."""
+    return FakeClock()
 
 
 @pytest.fixture
-async def emulator(clock: list[float]) -> AsyncIterator[Emulator]:
-    emu = Emulator(
-        token=TOKEN,
-        bot_username="voices87_sandbox_bot",
-        clock=lambda: clock[0],
-        webhook_retry_delays=(0.05, 0.05, 0.05),
-    )
+async def emulator(clock: FakeClock) -> AsyncIterator[Emulator]:
+    emu = Emulator(token=TOKEN, bot_username="voices87_sandbox_bot", clock=clock, webhook_retry_delays=(1, 2, 4))
     yield emu
     await emu.aclose()
 

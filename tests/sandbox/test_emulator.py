@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken
 
-from sandbox import Emulator, SandboxError, SandboxUser
-from sandbox.emulator import MEDIA_KINDS
+from sandbox import Emulator, FakeClock, SandboxError, SandboxUser
+from sandbox.users import MEDIA_KINDS
 
 from .conftest import TOKEN, telegram_error
 
@@ -38,9 +37,11 @@ async def test_wrong_token_is_unauthorized(server: TestServer) -> None:
 
 async def test_unknown_method_404_and_case_insensitive(server: TestServer) -> None:
     async with aiohttp.ClientSession() as http:
-        async with http.get(server.make_url(f"/bot{TOKEN}/getNothing")) as resp:
-            assert resp.status == 404
-            assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+        # methods the bot never calls are not emulated: they answer like an unknown method
+        for method in ("getNothing", "sendPhoto", "editMessageReplyMarkup", "getMyCommands", "getWebhookInfo"):
+            async with http.get(server.make_url(f"/bot{TOKEN}/{method}")) as resp:
+                assert resp.status == 404
+                assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
         async with http.get(server.make_url(f"/bot{TOKEN}/GETME")) as resp:
             assert resp.status == 200
             assert (await resp.json())["result"]["id"] == 123456
@@ -92,10 +93,13 @@ async def test_send_edit_delete_with_inline_keyboard(bot: Bot, emulator: Emulato
 
     with telegram_error(BadRequest, "not modified"):
         await bot.edit_message_text("Thanks!", chat_id=chat_id, message_id=msg.message_id)
-    await bot.edit_message_reply_markup(chat_id, msg.message_id, reply_markup=keyboard(("Again", "again")))
+    markup = keyboard(("Again", "again"))
+    await bot.edit_message_text("Thanks!", chat_id=chat_id, message_id=msg.message_id, reply_markup=markup)
     assert stored.callback_data == ["again"]
     with telegram_error(BadRequest, "not modified"):
-        await bot.edit_message_reply_markup(chat_id, msg.message_id, reply_markup=keyboard(("Again", "again")))
+        await bot.edit_message_text("Thanks!", chat_id=chat_id, message_id=msg.message_id, reply_markup=markup)
+    with telegram_error(BadRequest, "Message can't be edited"):
+        await bot.edit_message_text("Mine?", chat_id=chat_id, message_id=1)  # the user's /start
 
     assert await bot.delete_message(chat_id, msg.message_id)
     assert stored.deleted
@@ -119,17 +123,30 @@ async def test_delete_messages_deletes_what_it_can(bot: Bot, emulator: Emulator,
 
 
 async def test_48_hour_delete_window(
-    bot: Bot, emulator: Emulator, started_alice: SandboxUser, clock: list[float]
+    bot: Bot, emulator: Emulator, started_alice: SandboxUser, clock: FakeClock
 ) -> None:
     msg = await bot.send_message(started_alice.id, "old news")
-    clock[0] += 47 * 3600
+    clock.advance(47 * 3600)
     young = await bot.send_message(started_alice.id, "fresh")
-    clock[0] += 2 * 3600  # "old news" is now 49 h old, "fresh" 2 h
+    assert young.date.timestamp() == msg.date.timestamp() + 47 * 3600  # dates come from the emulator's clock
+    clock.advance(2 * 3600)  # "old news" is now 49 h old, "fresh" 2 h
     with telegram_error(BadRequest, "can't be deleted for everyone"):
         await bot.delete_message(started_alice.id, msg.message_id)
-    assert await bot.delete_message(started_alice.id, young.message_id)
-    emulator.advance_time(3600)  # advance_time works on top of the injected clock
-    assert emulator.now() == clock[0] + 3600
+    assert await bot.delete_messages(started_alice.id, [msg.message_id, young.message_id])  # skips what it can't
+    assert [m.text for m in emulator.chat(started_alice.id)] == ["/start", "old news"]
+
+
+async def test_callback_queries_expire_after_15_minutes(
+    bot: Bot, emulator: Emulator, started_alice: SandboxUser, clock: FakeClock
+) -> None:
+    msg = await bot.send_message(started_alice.id, "pick", reply_markup=keyboard(("A", "a")))
+    fresh = emulator.callback_query_id(emulator.user_presses(started_alice, msg.message_id, "a"))
+    old = emulator.callback_query_id(emulator.user_presses(started_alice, msg.message_id, "a"))
+    clock.advance(14 * 60)
+    assert await bot.answer_callback_query(fresh)
+    clock.advance(2 * 60)
+    with telegram_error(BadRequest, "query is too old"):
+        await bot.answer_callback_query(old)
 
 
 async def test_text_limits(bot: Bot, started_alice: SandboxUser) -> None:
@@ -138,10 +155,26 @@ async def test_text_limits(bot: Bot, started_alice: SandboxUser) -> None:
     with telegram_error(BadRequest, "Message is too long"):
         await bot.send_message(started_alice.id, "x" * 4097)
     assert (await bot.send_message(started_alice.id, "é" * 4096)).text == "é" * 4096
-    # the limit applies after entity parsing: markup does not count
-    assert await bot.send_message(started_alice.id, "<b>" + "y" * 4096 + "</b>", parse_mode="HTML")
-    with telegram_error(BadRequest, "Message text is empty"):
-        await bot.send_message(started_alice.id, "<b> </b>", parse_mode="HTML")
+    assert (await bot.send_message(started_alice.id, "  trimmed \n")).text == "trimmed"
+    sent = await bot.send_message(started_alice.id, "short")
+    with telegram_error(BadRequest, "Message is too long"):
+        await bot.edit_message_text("x" * 4097, chat_id=started_alice.id, message_id=sent.message_id)
+
+
+async def test_parse_mode_is_refused_not_faked(bot: Bot, emulator: Emulator, started_alice: SandboxUser) -> None:
+    """The bot sends plain text; markup would be stored as text, so the emulator says it does not emulate it."""
+    with telegram_error(BadRequest, "not emulated"):
+        await bot.send_message(started_alice.id, "<b>bold</b>", parse_mode="HTML")
+    assert emulator.api_errors[-1].description.startswith("Bad Request: parse_mode 'HTML' is not emulated")
+    assert [m.text for m in emulator.chat(started_alice.id)] == ["/start"]
+
+
+async def test_user_captions_and_long_texts_follow_telegram_clients(emulator: Emulator, alice: SandboxUser) -> None:
+    emulator.user_sends(alice, "photo", caption="c" * 1024)
+    with pytest.raises(SandboxError, match="captions over 1024"):
+        emulator.user_sends(alice, "photo", caption="c" * 1025)
+    emulator.user_sends_text(alice, "x" * 4096 + "y" * 10)  # a client splits it in two messages
+    assert [len(m.text or "") for m in emulator.chat(alice.id)[1:]] == [4096, 10]
 
 
 async def test_callback_data_limits(bot: Bot, started_alice: SandboxUser) -> None:
@@ -177,35 +210,6 @@ async def test_inline_button_needs_exactly_one_action(server: TestServer, starte
                 assert body["description"].startswith("Bad Request: "), body
 
 
-async def test_html_parse_mode(bot: Bot, emulator: Emulator, started_alice: SandboxUser) -> None:
-    msg = await bot.send_message(
-        started_alice.id,
-        "<b>Bold</b> &amp; <i>it</i> <a href='https://example.org'>link</a> 🙂<u>u</u>",
-        parse_mode="HTML",
-    )
-    assert msg.text == "Bold & it link 🙂u"
-    kinds = [(e.type, e.offset, e.length) for e in msg.entities]
-    # 🙂 is two UTF-16 code units, so "u" starts at 17
-    assert kinds == [("bold", 0, 4), ("italic", 7, 2), ("text_link", 10, 4), ("underline", 17, 1)]
-    with telegram_error(BadRequest, "unsupported start tag"):  # PTB lower-cases the description
-        await bot.send_message(started_alice.id, "<div>x</div>", parse_mode="HTML")
-    assert emulator.api_errors[-1].description == (
-        'Bad Request: can\'t parse entities: Unsupported start tag "div" at byte offset 0'
-    )
-    with telegram_error(BadRequest, "Can't parse entities"):
-        await bot.send_message(started_alice.id, "<b>unclosed", parse_mode="HTML")
-    with telegram_error(BadRequest, "Can't parse entities"):
-        await bot.send_message(started_alice.id, "1 < 2", parse_mode="HTML")
-    assert len(emulator.api_errors) == 3
-
-
-async def test_markdown_v2_reserved_characters(bot: Bot, started_alice: SandboxUser) -> None:
-    msg = await bot.send_message(started_alice.id, r"*Hi* \- done\.", parse_mode="MarkdownV2")
-    assert msg.text == "Hi - done."
-    with telegram_error(BadRequest, "reserved"):
-        await bot.send_message(started_alice.id, "Done.", parse_mode="MarkdownV2")
-
-
 async def test_chat_not_found_and_cannot_initiate(bot: Bot, emulator: Emulator) -> None:
     with telegram_error(BadRequest, "Chat not found"):
         await bot.send_message(424242, "hello")
@@ -233,15 +237,11 @@ async def test_get_updates_offset_semantics(bot: Bot, emulator: Emulator, alice:
 
 
 async def test_long_poll_wakes_on_user_message(bot: Bot, emulator: Emulator, alice: SandboxUser) -> None:
-    async def later() -> int:
-        await asyncio.sleep(0.2)
-        return emulator.user_sends_text(alice, "/start ABC")
-
-    started = time.monotonic()
-    task = asyncio.create_task(later())
-    updates = await bot.get_updates(timeout=5)
-    assert time.monotonic() - started < 2
-    update_id = await task
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await emulator.wait_until(lambda: emulator.waiting("getUpdates") == 1)
+    assert not poll.done()
+    update_id = emulator.user_sends_text(alice, "/start ABC")
+    updates = await poll  # the fake clock never moved: the update, not the timeout, ended the poll
     assert [u.update_id for u in updates] == [update_id]
     message = updates[0].message
     assert message is not None and message.text == "/start ABC"
@@ -249,10 +249,22 @@ async def test_long_poll_wakes_on_user_message(bot: Bot, emulator: Emulator, ali
     assert message.from_user is not None and message.from_user.language_code == "en"
 
 
-async def test_second_get_updates_terminates_first(bot: Bot, server: TestServer) -> None:
+async def test_long_poll_ends_when_its_timeout_passes_on_the_clock(
+    bot: Bot, emulator: Emulator, clock: FakeClock
+) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=30))
+    await clock.until_sleeping()
+    clock.advance(29)
+    await emulator.wait_until(lambda: emulator.waiting("getUpdates") == 1)
+    assert not poll.done()
+    clock.advance(1)
+    assert await poll == ()
+
+
+async def test_second_get_updates_terminates_first(bot: Bot, emulator: Emulator, server: TestServer) -> None:
     # PTB serialises its own getUpdates calls, so the "other instance" is a plain HTTP client here
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
+    await emulator.wait_until(lambda: emulator.waiting("getUpdates") == 1)
     async with (
         aiohttp.ClientSession() as http,
         http.post(server.make_url(f"/bot{TOKEN}/getUpdates"), json={"timeout": 0}) as resp,
@@ -347,13 +359,12 @@ async def test_wait_for_bot_messages_and_timeout_description(
     bot: Bot, emulator: Emulator, started_alice: SandboxUser
 ) -> None:
     async def reply() -> None:
-        await asyncio.sleep(0.05)
         await bot.send_message(started_alice.id, "one")
         await bot.send_message(started_alice.id, "two")
 
-    task = asyncio.create_task(reply())
-    msgs = await emulator.wait_for_bot_messages(started_alice.id, count=2, timeout=3)
-    await task
+    waiter = asyncio.create_task(emulator.wait_for_bot_messages(started_alice.id, count=2, timeout=3))
+    await reply()
+    msgs = await waiter
     assert [m.text for m in msgs] == ["one", "two"]
     with pytest.raises(TimeoutError, match="'two'"):
         await emulator.wait_for_bot_messages(started_alice.id, timeout=0.2)
@@ -363,27 +374,15 @@ async def test_wait_for_bot_messages_and_timeout_description(
         await emulator.wait_for_bot_messages(started_alice.id, timeout=0.1)
 
 
-async def test_rate_limit_switch(
-    bot: Bot, emulator: Emulator, started_alice: SandboxUser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # PTB 22 otherwise warns when building RetryAfter
-    emulator.rate_limit_next(started_alice.id, retry_after=3)
-    with pytest.raises(RetryAfter) as info:
-        await bot.send_message(started_alice.id, "too fast")
-    assert info.value.retry_after.total_seconds() == 3  # type: ignore[union-attr]
-    assert (await bot.send_message(started_alice.id, "later")).text == "later"
-
-
 async def test_commands(bot: Bot, emulator: Emulator) -> None:
     await bot.set_my_commands([BotCommand("start", "Begin"), BotCommand("stop", "Stop and leave")])
     await bot.set_my_commands([BotCommand("start", "Commencer")], language_code="fr")
-    assert [c.command for c in await bot.get_my_commands()] == ["start", "stop"]
-    assert [c.description for c in await bot.get_my_commands(language_code="fr")] == ["Commencer"]
+    assert [c["command"] for c in emulator.commands()] == ["start", "stop"]
+    assert [c["description"] for c in emulator.commands(language_code="fr")] == ["Commencer"]
     with pytest.raises(BadRequest):
         await bot.set_my_commands([BotCommand("Bad-Command", "x")])
-    await bot.delete_my_commands(language_code="fr")
-    assert await bot.get_my_commands(language_code="fr") == ()
-    assert emulator.commands()[0]["command"] == "start"
+    await bot.set_my_commands([], language_code="fr")
+    assert emulator.commands(language_code="fr") == []
 
 
 async def test_ptb_application_end_to_end(server: TestServer, emulator: Emulator, alice: SandboxUser) -> None:
@@ -423,3 +422,7 @@ async def test_ptb_application_end_to_end(server: TestServer, emulator: Emulator
         finally:
             await application.updater.stop()
             await application.stop()
+    # start-up, polling, replies and shutdown use only emulated methods, and none was refused
+    called = {call.method for call in emulator.api_calls}
+    assert called == {"getMe", "deleteWebhook", "getUpdates", "sendMessage", "answerCallbackQuery", "editMessageText"}
+    assert emulator.api_errors == []

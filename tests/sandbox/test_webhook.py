@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from telegram import Bot
 from telegram.error import BadRequest, Conflict
 
-from sandbox import ApiError, Emulator, SandboxUser
+from sandbox import ApiError, Emulator, FakeClock, SandboxUser
 
 from .conftest import telegram_error
 
@@ -43,13 +43,16 @@ async def receiver() -> AsyncIterator[tuple[Receiver, TestServer]]:
 
 
 async def test_webhook_delivery_secret_and_redelivery(
-    bot: Bot, emulator: Emulator, alice: SandboxUser, receiver: tuple[Receiver, TestServer]
+    bot: Bot, emulator: Emulator, alice: SandboxUser, receiver: tuple[Receiver, TestServer], clock: FakeClock
 ) -> None:
     rec, srv = receiver
     rec.statuses = [500]
     url = str(srv.make_url("/hook"))
     assert await bot.set_webhook(url, secret_token="s3cret_token-1")
     update_id = emulator.user_sends_text(alice, "/start")
+    await clock.until_sleeping()  # the first retry waits 1 s on the emulator's clock
+    assert len(rec.seen) == 1 and emulator.pending_update_count == 1
+    clock.advance(1)
     await emulator.wait_until(lambda: len(rec.seen) >= 2 and emulator.pending_update_count == 0, timeout=3)
     assert [(secret, body["update_id"]) for secret, body in rec.seen] == [
         ("s3cret_token-1", update_id),
@@ -57,28 +60,34 @@ async def test_webhook_delivery_secret_and_redelivery(
     ]
     assert rec.seen[0][1]["message"]["text"] == "/start"
     assert [d.status for d in emulator.webhook_deliveries] == [500, 200]
-    info = await bot.get_webhook_info()
-    assert info.url == url and info.pending_update_count == 0
-    assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+    assert emulator.webhook_url == url and emulator.pending_update_count == 0
+    assert emulator.webhook.last_error == (
+        int(clock.now()) - 1,
+        "Wrong response from the webhook: 500 Internal Server Error",
+    )
 
     with telegram_error(Conflict, "webhook is active"):
         await bot.get_updates()
 
     assert await bot.delete_webhook()
-    assert (await bot.get_webhook_info()).url == ""
+    assert emulator.webhook_url == ""
     emulator.user_sends_text(alice, "polling again")
     assert [u.message.text for u in await bot.get_updates() if u.message] == ["polling again"]
 
 
 async def test_webhook_gives_up_after_bounded_retries(
-    bot: Bot, emulator: Emulator, alice: SandboxUser, receiver: tuple[Receiver, TestServer]
+    bot: Bot, emulator: Emulator, alice: SandboxUser, receiver: tuple[Receiver, TestServer], clock: FakeClock
 ) -> None:
     rec, srv = receiver
     rec.statuses = [502] * 10
     await bot.set_webhook(str(srv.make_url("/hook")))
     emulator.user_sends_text(alice, "lost")
+    for delay in emulator.webhook.retry_delays:  # 1, 2 and 4 s on the emulator's clock
+        await clock.until_sleeping()
+        clock.advance(delay)
     await emulator.wait_until(lambda: bool(emulator.dropped_updates), timeout=3)
-    assert len(rec.seen) == 1 + len(emulator.webhook_retry_delays)
+    assert len(rec.seen) == 1 + len(emulator.webhook.retry_delays)
+    assert [d.attempt for d in emulator.webhook_deliveries] == [1, 2, 3, 4]
     assert emulator.pending_update_count == 0
 
 
@@ -89,6 +98,7 @@ async def test_webhook_connection_refused_then_reply_method(
     # a port nobody listens on: connection errors count as failed deliveries
     await bot.set_webhook("http://127.0.0.1:9/hook")
     await emulator.wait_until(lambda: len(emulator.webhook_deliveries) >= 1, timeout=3)
+    assert emulator.webhook.last_error is not None and emulator.webhook.last_error[1].startswith("Connection failed")
     assert emulator.webhook_deliveries[0].error is not None
     # the webhook answer may itself be a Bot API call, as Telegram allows
     rec.reply = {"method": "sendMessage", "chat_id": started_alice.id, "text": "answered in the webhook reply"}

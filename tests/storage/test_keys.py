@@ -25,7 +25,8 @@ async def fill(database: Database, people: int = 7) -> tuple[int, dict[str, str]
         pseudonym = f"{index:064d}"
         row = await make_session(database, consultation_id, pseudonym=pseudonym)
         words = f"answer number {index}: more shelters"
-        cipher, kid = OLD.encrypt(words, answer_context(consultation_id, "ideas"))
+        assert row.id is not None
+        cipher, kid = OLD.encrypt(words, answer_context(consultation_id, row.participant_id, row.id, "ideas"))
         async with database.transaction(lock_key=pseudonym) as session:
             await repo.upsert_answer(session, row, repo.AnswerValue("group", codes=("survivor",)))
             await repo.upsert_answer(session, row, repo.AnswerValue("ideas", text_cipher=cipher, key_id=kid))
@@ -90,3 +91,64 @@ def test_status_rows_show_roles() -> None:
         ("k1", "decrypts", 2, 0),
         ("k0", "MISSING", 0, 1),
     ]
+
+
+async def test_a_ciphertext_copied_onto_another_row_is_refused(database: Database) -> None:
+    """Issue 10.9: whoever can write to the database must not read a victim's answer by copying its ciphertext
+    onto their own row (same consultation, same question) and asking for /mydata."""
+    consultation_id, texts = await fill(database, people=2)
+    victim, attacker = sorted(texts)
+    from sqlalchemy import update
+    from sqlmodel import col, select
+
+    from storage.models import Answer, ConversationSession, Participant
+
+    async with database.transaction() as session:
+        rows = await session.exec(
+            select(Participant.pseudonym, Answer)
+            .join(ConversationSession, col(ConversationSession.participant_id) == col(Participant.id))
+            .join(Answer, col(Answer.session_id) == col(ConversationSession.id))
+            .where(Answer.question_id == "ideas")
+        )
+        by_person = {pseudonym: answer for pseudonym, answer in rows.all()}
+        stolen = by_person[victim]
+        await session.exec(
+            update(Answer)
+            .where(col(Answer.id) == by_person[attacker].id)
+            .values(text_cipher=stolen.text_cipher, key_id=stolen.key_id)
+        )
+    async with database.reader() as session:
+        data = await ops.participant_data(session, attacker, OLD)
+    assert data is not None
+    [ideas] = [a for a in data.consultations[0].answers if a.question_id == "ideas"]
+    assert ideas.unreadable and ideas.text is None
+    assert texts[victim] not in repr(data)
+
+
+async def test_rotation_rebinds_answers_stored_before_they_were_bound_to_their_row(database: Database) -> None:
+    from sqlalchemy import update
+    from sqlmodel import col, select
+
+    from storage.models import Answer, ConversationSession
+    from storage.privacy import legacy_answer_context
+
+    consultation_id, texts = await fill(database, people=3)
+    async with database.transaction() as session:  # as the previous release stored them
+        rows = (await session.exec(select(Answer).where(Answer.question_id == "ideas"))).all()
+        for answer in rows:
+            pid = (await session.get(ConversationSession, answer.session_id)).participant_id  # type: ignore[union-attr]
+            assert answer.text_cipher is not None and answer.key_id is not None
+            words = OLD.decrypt(
+                answer.text_cipher, answer.key_id, answer_context(consultation_id, pid, answer.session_id, "ideas")
+            )
+            blob, kid = OLD.encrypt(words, legacy_answer_context(consultation_id, "ideas"))
+            await session.exec(update(Answer).where(col(Answer.id) == answer.id).values(text_cipher=blob, key_id=kid))
+    async with database.reader() as session:
+        data = await ops.participant_data(session, sorted(texts)[0], OLD)
+    assert data is not None and any(a.unreadable for a in data.consultations[0].answers)  # not read the old way
+
+    report = await key_ops.rotate(database, OLD, progress=False)  # the same active key: only rebinding
+    assert (report.answers, report.opt_ins) == (3, 0)
+    await everything_decrypts(database, OLD, consultation_id, texts)
+    again = await key_ops.rotate(database, OLD, progress=False)
+    assert again.total == 0 and again.batches == 0

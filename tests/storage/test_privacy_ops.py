@@ -23,7 +23,7 @@ CHAT_ID = 7_300_123_456
 
 async def add_answers(database: Database, row: ConversationSession, words: str = "more schools") -> None:
     assert row.id is not None
-    cipher, kid = RING.encrypt(redact(words), answer_context(row.consultation_id, "ideas"))
+    cipher, kid = RING.encrypt(redact(words), answer_context(row.consultation_id, row.participant_id, row.id, "ideas"))
     async with database.transaction() as session:
         await repo.upsert_answer(session, row, repo.AnswerValue("group", codes=("survivor",)))
         await repo.upsert_answer(session, row, repo.AnswerValue("priorities", codes=("shelters", "jobs")))

@@ -33,7 +33,10 @@ async def answered(database: Database, consultation_id: int, people: range) -> N
     for index in people:
         pseudonym = f"{index:064d}"
         row = await make_session(database, consultation_id, pseudonym=pseudonym)
-        cipher, kid = RING.encrypt("more shelters", answer_context(consultation_id, "ideas"))
+        assert row.id is not None
+        cipher, kid = RING.encrypt(
+            "more shelters", answer_context(consultation_id, row.participant_id, row.id, "ideas")
+        )
         codes = ("survivor",) if index % 3 else ("cso", "other")
         async with database.transaction(lock_key=pseudonym) as session:
             await repo.upsert_answer(session, row, repo.AnswerValue("group", codes=codes))
