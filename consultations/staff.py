@@ -3,6 +3,7 @@ optional TOTP for admins, disabling; every sign-in recorded in the audit log. No
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 import secrets
@@ -89,19 +90,28 @@ def check_new_password(password: str, username: str) -> None:
         raise AccountError(N_("A password must not contain the username."), field="new")
 
 
-def _verify(hashed: str, password: str) -> bool:
+def _verify_now(hashed: str, password: str) -> bool:
     try:
         return HASHER.verify(hashed, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def _burn_time(password: str) -> None:
+async def _verify(hashed: str, password: str) -> bool:
+    """argon2 takes tens of milliseconds on purpose: in a thread, so the bot sharing the loop is not held up."""
+    return await asyncio.to_thread(_verify_now, hashed, password)
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.to_thread(HASHER.hash, password)
+
+
+async def _burn_time(password: str) -> None:
     """Verify against a throw-away hash, so an unknown username takes as long as a wrong password."""
     key = repr(HASHER)
     if key not in _DUMMY_HASH:
-        _DUMMY_HASH[key] = HASHER.hash(secrets.token_urlsafe(16))
-    _verify(_DUMMY_HASH[key], password)
+        _DUMMY_HASH[key] = await _hash(secrets.token_urlsafe(16))
+    await _verify(_DUMMY_HASH[key], password)
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,7 @@ class StaffAccounts:
         if role is not Role.ADMIN and organisation_id is None:
             raise AccountError(N_("Facilitators and reviewers belong to an organisation."), field="organisation")
         password = one_time_password()
+        hashed = await _hash(password)  # before the transaction: no write lock is held while hashing
         async with self.database.transaction() as session:
             if organisation_id is not None and await accounts.organisation_by_id(session, organisation_id) is None:
                 raise AccountError(N_("No such organisation."), field="organisation")
@@ -187,7 +198,7 @@ class StaffAccounts:
                     username=name,
                     role=role.value,
                     organisation_id=organisation_id,
-                    password_hash=HASHER.hash(password),
+                    password_hash=hashed,
                     must_change_password=True,
                     created_at=now(),
                 ),
@@ -211,11 +222,12 @@ class StaffAccounts:
     async def reset(self, username: str, *, clear_totp: bool = False, by: Staff | None = None) -> str:
         """A new one-time password; the pause is lifted and every open session of the account ends."""
         password = one_time_password()
+        hashed = await _hash(password)
         async with self.database.transaction() as session:
             user = await accounts.staff_by_username(session, username)
             if user is None:
                 raise AccountError(N_("No user named %(name)s."), name=username.strip().lower())
-            user.password_hash = HASHER.hash(password)
+            user.password_hash = hashed
             user.must_change_password = True
             user.failed_sign_ins = 0
             user.locked_until = None
@@ -243,20 +255,25 @@ class StaffAccounts:
 
     async def change_password(self, staff: Staff, current: str, new: str) -> Staff:
         check_new_password(new, staff.username)
-        async with self.database.transaction() as session:
+        async with self.database.reader() as session:
             user = await accounts.staff_by_id(session, staff.id)
-            if user is None or user.disabled_at is not None:
-                raise AccountError(N_("This account is disabled."))
-            if not _verify(user.password_hash, current):
+        if user is None or user.disabled_at is not None:
+            raise AccountError(N_("This account is disabled."))
+        if not await _verify(user.password_hash, current):
+            raise AccountError(N_("The current password is wrong."), field="current")
+        if await _verify(user.password_hash, new):
+            raise AccountError(N_("The new password must differ from the current one."), field="new")
+        hashed = await _hash(new)
+        async with self.database.transaction() as session:
+            fresh = await accounts.staff_by_id(session, staff.id, for_update=True)
+            if fresh is None or fresh.password_hash != user.password_hash:  # reset or changed meanwhile
                 raise AccountError(N_("The current password is wrong."), field="current")
-            if _verify(user.password_hash, new):
-                raise AccountError(N_("The new password must differ from the current one."), field="new")
-            user.password_hash = HASHER.hash(new)
-            user.must_change_password = False
-            user.session_epoch += 1
-            await accounts.save_staff_user(session, user)
-            await self._audit(session, staff, "password changed", Staff.of(user))
-            return Staff.of(user)
+            fresh.password_hash = hashed
+            fresh.must_change_password = False
+            fresh.session_epoch += 1
+            await accounts.save_staff_user(session, fresh)
+            await self._audit(session, staff, "password changed", Staff.of(fresh))
+            return Staff.of(fresh)
 
     async def current(self, user_id: int) -> Staff | None:
         """The account as it is now (a session checks it on every request: disabled or reset ends it)."""
@@ -315,38 +332,49 @@ class StaffAccounts:
 
     async def sign_in(self, username: str, password: str, totp_code: str = "", *, at: datetime | None = None) -> SignIn:
         """Check the password (and the TOTP code when the account has one). After FREE_ATTEMPTS failures in a
-        row the account is paused (1 min, doubling, at most 1 h): while paused, nothing is checked."""
+        row the account is paused (1 min, doubling, at most 1 h): while paused, nothing is checked. The password
+        is checked outside any transaction (argon2 is slow on purpose), then the outcome is recorded."""
         at = at or now()
         name = username.strip().lower()[:64]
-        if len(password) > MAX_PASSWORD_LENGTH:
-            password = password[:MAX_PASSWORD_LENGTH]  # never hash an unbounded input
-        async with self.database.transaction() as session:
+        password = password[:MAX_PASSWORD_LENGTH]  # never hash an unbounded input
+        async with self.database.reader() as session:
             user = await accounts.staff_by_username(session, name) if USERNAME.match(name) else None
-            if user is None:
-                _burn_time(password)
+        if user is None or user.id is None:
+            await _burn_time(password)
+            async with self.database.transaction() as session:
                 # an unknown name is not recorded: people type passwords into the name field
                 await audit.append(session, actor_id=None, actor="-", action="sign-in refused")
-                return SignIn(None)
-            if user.locked_until is not None and user.locked_until > at:
+            return SignIn(None)
+        if user.locked_until is not None and user.locked_until > at:
+            async with self.database.transaction() as session:
                 await self._audit(session, None, "sign-in refused", Staff.of(user), "paused", actor=user)
-                return SignIn(None, user.locked_until)
-            ok = _verify(user.password_hash, password) and user.disabled_at is None
-            if ok and user.totp_cipher is not None:
-                ok = self._totp_ok(user, totp_code, at)
+            return SignIn(None, user.locked_until)
+        ok = await _verify(user.password_hash, password) and user.disabled_at is None
+        rehashed = await _hash(password) if ok and HASHER.check_needs_rehash(user.password_hash) else None
+        async with self.database.transaction() as session:
+            fresh = await accounts.staff_by_id(session, user.id, for_update=True)
+            if fresh is None:
+                return SignIn(None)
+            if fresh.password_hash != user.password_hash or (
+                fresh.locked_until is not None and fresh.locked_until > at
+            ):
+                ok = False  # reset, or paused by another attempt, while this one was being checked
+            if ok and fresh.totp_cipher is not None:
+                ok = self._totp_ok(fresh, totp_code, at)
             if not ok:
-                user.failed_sign_ins += 1
-                pause = pause_after(user.failed_sign_ins)
-                user.locked_until = at + pause if pause else None
-                await accounts.save_staff_user(session, user)
-                detail = "disabled" if user.disabled_at is not None else f"failure {user.failed_sign_ins}"
-                await self._audit(session, None, "sign-in refused", Staff.of(user), detail, actor=user)
-                return SignIn(None, user.locked_until)
-            user.failed_sign_ins = 0
-            user.locked_until = None
-            if HASHER.check_needs_rehash(user.password_hash):
-                user.password_hash = HASHER.hash(password)
-            await accounts.save_staff_user(session, user)
-            staff = Staff.of(user)
+                fresh.failed_sign_ins += 1
+                pause = pause_after(fresh.failed_sign_ins)
+                fresh.locked_until = at + pause if pause else None
+                await accounts.save_staff_user(session, fresh)
+                detail = "disabled" if fresh.disabled_at is not None else f"failure {fresh.failed_sign_ins}"
+                await self._audit(session, None, "sign-in refused", Staff.of(fresh), detail, actor=fresh)
+                return SignIn(None, fresh.locked_until)
+            fresh.failed_sign_ins = 0
+            fresh.locked_until = None
+            if rehashed is not None:
+                fresh.password_hash = rehashed
+            await accounts.save_staff_user(session, fresh)
+            staff = Staff.of(fresh)
             await self._audit(session, staff, "sign-in", staff)
             return SignIn(staff)
 

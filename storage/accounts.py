@@ -59,8 +59,12 @@ async def staff_by_username(session: AsyncSession, username: str) -> StaffUser |
     return result.first()
 
 
-async def staff_by_id(session: AsyncSession, user_id: int) -> StaffUser | None:
-    return await session.get(StaffUser, user_id)
+async def staff_by_id(session: AsyncSession, user_id: int, *, for_update: bool = False) -> StaffUser | None:
+    """An account by id; `for_update` locks its row until the transaction ends (PostgreSQL; SQLite has one writer)."""
+    query = select(StaffUser).where(StaffUser.id == user_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
 
 
 async def save_staff_user(session: AsyncSession, user: StaffUser) -> None:
