@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,10 @@ async def questionnaire_upload(request: web.Request) -> web.StreamResponse:
         )
     name, data = sent
     library = request.app[QUESTIONNAIRES]
-    report, document = library.check_upload(name, data, audience=audience, skip_unsupported=skip)
+    # pyxform reads the workbook for a while: in a thread, so the bot sharing this event loop carries on
+    report, document = await asyncio.to_thread(
+        library.check_upload, name, data, audience=audience, skip_unsupported=skip
+    )
     if document is None or staff.organisation_id is None:
         return await _questionnaires_page(request, report=report, audience=audience, skip_unsupported=skip)
     stored = await library.store_upload(
