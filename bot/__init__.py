@@ -1,1 +1,1 @@
-"""Telegram adapter: the python-telegram-bot Application, thin handlers, runners, the CLI and the sandbox."""
+"""The Telegram adapter: Update → neutral input → consultations → Bot API calls; callback-data codec, runners, CLI."""

@@ -15,13 +15,14 @@ from pathlib import Path
 from aiohttp import web
 from telegram import Update
 
-from bot.conversation import ConversationService
 from bot.telegram import BotApplication, build_application
+from config.errors import ConfigError
 from config.help_resources import HelpResources, load_help_resources
 from config.i18n import check_catalogs
 from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Environment, Settings
+from consultations.lifecycle import ensure_consultation
+from consultations.service import ConversationService
 from flows.loader import FlowLibrary, shipped_library
-from storage import repository as repo
 from storage import retention
 from storage.database import Database
 from storage.migrate import upgrade
@@ -100,21 +101,15 @@ async def _webhook(request: web.Request) -> web.Response:
 
 async def seed_demo(database: Database, library: FlowLibrary) -> str:
     """The sandbox's demo consultation (idempotent): returns its invite code."""
-    async with database.transaction() as session:
-        if await repo.consultation_by_code(session, DEMO_CODE) is None:
-            flow = library.latest("roadmap_feedback")
-            await repo.create_consultation(
-                session,
-                code=DEMO_CODE,
-                title="Demo consultation (sandbox)",
-                country="KE",
-                flow_id=flow.id,
-                flow_version=flow.version,
-                languages=flow.languages,
-                default_language=flow.default_language,
-                organisation="Voices 8.7 sandbox",
-            )
-    return DEMO_CODE
+    return await ensure_consultation(
+        database,
+        library,
+        code=DEMO_CODE,
+        flow_id="roadmap_feedback",
+        country="KE",
+        title="Demo consultation (sandbox)",
+        organisation="Voices 8.7 sandbox",
+    )
 
 
 def sandbox_help_resources(settings: Settings) -> Path | None:
@@ -207,10 +202,12 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("webhook set", extra={"event": "run.webhook"})
         else:
-            assert application.updater is not None
+            updater = application.updater
+            if updater is None:  # build_application makes one unless in webhook mode
+                raise ConfigError("the bot was built for a webhook and cannot poll")
             await application.bot.delete_webhook()
-            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            stack.push_async_callback(application.updater.stop)
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            stack.push_async_callback(updater.stop)
             if not settings.sandbox:
                 await stack.enter_async_context(
                     serve_site(standalone(dashboard), settings.dashboard_host, settings.dashboard_port)
@@ -226,8 +223,6 @@ def _webhook_secret(settings: Settings) -> str:
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
     if not settings.sandbox:
-        from config.errors import ConfigError
-
         raise ConfigError("VOICES_WEBHOOK_SECRET must be set to run with --webhook against Telegram")
     return "sandbox-webhook-secret"
 

@@ -1,15 +1,13 @@
-"""The Telegram adapter: a python-telegram-bot Application with thin handlers (Update → service → Bot API)."""
+"""The Telegram adapter: a python-telegram-bot Application with thin handlers (Update → neutral input →
+consultations → neutral outcome → Bot API calls)."""
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 import logging
-from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
-from telegram._utils.types import JSONDict, ODVInput, TimePeriod
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -26,25 +24,27 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.conversation import (
+from bot import callback_data
+from bot.keyboard import Keyboard, render, words
+from config.i18n import t
+from consultations.interactions import (
     AskDelete,
     AskHelp,
     AskLanguage,
     AskMyData,
     AskPrivacy,
     Begin,
-    ConversationService,
     Do,
     Exit,
     Incoming,
     Other,
     Outcome,
-    Person,
     Press,
     Reply,
     Said,
+    Sender,
 )
-from config.i18n import t
+from consultations.service import ConversationService
 from flows.events import Command
 
 log = logging.getLogger(__name__)
@@ -70,60 +70,49 @@ COMMANDS = [
 ]
 
 
-class VoicesBot(ExtBot[int]):
-    """ExtBot that parses each polled update on its own: one unreadable payload (an old or odd client) is
-    acknowledged as an empty update instead of stalling polling, and its content is never logged."""
+class UpdatesRequest(HTTPXRequest):
+    """The getUpdates connection, reading each polled update on its own: one unreadable payload (an old or odd
+    client) is handed on as an empty update with the same id, which nothing handles and polling acknowledges,
+    instead of stalling polling forever. Nothing of a payload is ever logged (PTB's own parser logs it whole).
 
-    async def get_updates(
-        self,
-        offset: int | None = None,
-        limit: int | None = None,
-        timeout: TimePeriod | None = None,  # noqa: ASYNC109 - the Bot API signature
-        allowed_updates: Sequence[str] | None = None,
-        *,
-        read_timeout: ODVInput[float] = DEFAULT_NONE,
-        write_timeout: ODVInput[float] = DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = DEFAULT_NONE,
-        api_kwargs: JSONDict | None = None,
-    ) -> tuple[Update, ...]:
-        seconds = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else (timeout or 0)
-        base = self._request[0].read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
-        data: JSONDict = {"timeout": timeout, "offset": offset, "limit": limit, "allowed_updates": allowed_updates}
-        result = await self._post(
-            "getUpdates",
-            data,
-            read_timeout=(base or 0) + seconds,
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
-            api_kwargs=api_kwargs,
-        )
-        return tuple(parse_update(raw, self) for raw in result)
+    `parse_json_payload` is the hook python-telegram-bot documents for customising how responses are read."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError as exc:
+            log.warning("unreadable getUpdates response", extra={"error": type(exc).__name__})
+            raise TelegramError("Invalid server response") from None
+        if not isinstance(data, dict):
+            raise TelegramError("Invalid server response")
+        if data.get("ok") and isinstance(data.get("result"), list):
+            data["result"] = [readable for raw in data["result"] if (readable := readable_update(raw)) is not None]
+        return data
 
 
-def parse_update(raw: JSONDict, bot: Bot) -> Update:
-    """An Update from its JSON, or an empty Update with the same id (handled by nothing) if unreadable."""
+def readable_update(raw: Any) -> dict[str, Any] | None:
+    """The update as received when python-telegram-bot can read it; else only its id (None without one)."""
     try:
-        update = Update.de_json(raw, bot)
+        Update.de_json(raw, None)
     except Exception as exc:
         log.warning("unreadable update acknowledged and dropped", extra={"error": type(exc).__name__})
-        update = Update(update_id=int(raw.get("update_id", 0)))
-        update.set_bot(bot)
-    return update
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        return {"update_id": update_id} if isinstance(update_id, int) else None
+    return dict(raw)
 
 
 def build_application(
     service: ConversationService, *, token: str, base_url: str, webhook_mode: bool = False
 ) -> BotApplication:
     """The PTB Application, wired to the service. In webhook mode it has no Updater: we feed it."""
-    bot = VoicesBot(
+    bot: ExtBot[int] = ExtBot(
         token,
         base_url=base_url,
         defaults=Defaults(protect_content=True),
         rate_limiter=AIORateLimiter(max_retries=3),
         request=HTTPXRequest(connection_pool_size=32),
-        get_updates_request=HTTPXRequest(connection_pool_size=2),
+        get_updates_request=UpdatesRequest(connection_pool_size=2),
     )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder().bot(bot).post_init(_post_init)
     if webhook_mode:
@@ -159,26 +148,28 @@ def _service(context: ContextTypes.DEFAULT_TYPE) -> ConversationService:
     return service
 
 
-def _person(update: Update) -> Person | None:
+def _sender(update: Update) -> Sender | None:
     user = update.effective_user
     if user is None or user.is_bot:
         return None
     message = update.effective_message
-    return Person(user_id=user.id, language_code=user.language_code, message_id=message.message_id if message else None)
+    return Sender(
+        identity=user.id, language_code=user.language_code, message_id=message.message_id if message else None
+    )
 
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> Outcome | None:
-    person = _person(update)
-    if person is None:
+    sender = _sender(update)
+    if sender is None:
         return None
-    outcome = await _service(context).handle(update.update_id, person, incoming)
+    outcome = await _service(context).handle(update.update_id, sender, incoming)
     if outcome.duplicate:
         log.info("duplicate update dropped", extra={"event": "update.duplicate"})
         return outcome
     if outcome.delete_ids:
         await delete_chat(update, context, outcome.delete_ids)
     sent = await send_replies(update, context, outcome.replies)
-    await _service(context).remember_sent(person, sent)
+    await _service(context).remember_sent(sender, sent)
     return outcome
 
 
@@ -257,8 +248,10 @@ async def on_mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Plain text: an answer, or an option typed as its label or number."""
-    assert update.message is not None and update.message.text is not None
-    await _run(update, context, Said(update.message.text))
+    message = update.message
+    if message is None or message.text is None:  # the filter lets only text messages through
+        return
+    await _run(update, context, Said(message.text))
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -274,13 +267,15 @@ async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button press: always acknowledged; a stale one changes nothing."""
     query = update.callback_query
-    assert query is not None
+    if query is None:  # the handler is only called for callback queries
+        return
     chat = query.message.chat if query.message is not None else None
     if chat is None or chat.type != ChatType.PRIVATE:
         await query.answer()
         return
-    outcome = await _run(update, context, Press(query.data or ""))
-    await query.answer(outcome.callback_note if outcome and outcome.callback_note else None)
+    outcome = await _run(update, context, Press(callback_data.decode(query.data or "")))
+    note = words(outcome.note, outcome.language) if outcome is not None and outcome.note is not None else None
+    await query.answer(note)
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> list[int]:
@@ -291,27 +286,28 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
         return sent
     pressed = update.callback_query.message if update.callback_query else None
     for reply in replies:
-        markup = _markup(reply)
+        shown = render(reply)
+        markup = _markup(shown.keyboard)
         if reply.replace and pressed is not None:
             try:
                 await context.bot.edit_message_text(
-                    reply.text, chat_id=chat.id, message_id=pressed.message_id, reply_markup=markup
+                    shown.text, chat_id=chat.id, message_id=pressed.message_id, reply_markup=markup
                 )
                 continue
             except BadRequest as exc:
                 if "not modified" in str(exc):
                     continue
                 log.warning("could not edit a message; sending a new one", extra={"error": type(exc).__name__})
-        message = await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
+        message = await context.bot.send_message(chat.id, shown.text, reply_markup=markup)
         sent.append(message.message_id)
     return sent
 
 
-def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.keyboard:
+def _markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    if not keyboard:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in reply.keyboard]
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in keyboard]
     )
 
 

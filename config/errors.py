@@ -15,3 +15,7 @@ class FlowError(VoicesError):
 
 class StorageError(VoicesError):
     """The database could not do what was asked."""
+
+
+class ConsultationError(VoicesError):
+    """A consultation cannot be opened or changed as asked (the message says why and what to do)."""

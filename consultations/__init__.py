@@ -1,1 +1,1 @@
-"""The application core, channel-agnostic: consultations, participants' turns, staff accounts (no Telegram or SQL)."""
+"""The application core, channel-agnostic: a participant's turn in a consultation, a consultation's life, staff."""

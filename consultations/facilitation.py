@@ -18,8 +18,7 @@ from consultations.refusal import NotFound, Refusal, Refusals
 from consultations.staff import Role, Staff
 from storage import accounts, audit, invites, schedule
 from storage import repository as repo
-from storage.database import Database
-from storage.database import Session as _Session
+from storage.database import Database, DbSession
 from storage.models import Consultation, Invite, ReviewerGrant
 
 PATHFINDER_COUNTRIES = ("AR", "BR", "CD", "FJ", "KE", "MR", "NG", "PE", "UG")
@@ -34,7 +33,7 @@ KINDS = ("roadmap", "progress_report")
 MIN_K = 5
 DEFAULT_K = 10
 MAX_HELP_ENTRIES = 3
-MAX_RETENTION_DAYS = 3650
+MAX_RETENTION_DAYS = repo.MAX_RETENTION_DAYS
 
 
 def countries(language: str) -> list[tuple[str, str, bool]]:
@@ -225,7 +224,7 @@ class Facilitation:
         elif min_cell is None or min_cell < MIN_K or min_cell > 1000:
             problems.append(Refusal(N_("k is a whole number, at least %(k)s."), field="min_cell", k=MIN_K))
         retention = _int(form.retention_days)
-        if retention is None or not 1 <= retention <= MAX_RETENTION_DAYS:
+        if retention is None or not repo.MIN_RETENTION_DAYS <= retention <= MAX_RETENTION_DAYS:
             problems.append(
                 Refusal(
                     N_("Keep answers from 1 to %(days)s days after closing."),
@@ -281,8 +280,9 @@ class Facilitation:
             consultation.closes_at = checked.closes_at
             consultation.help_resources = checked.help_json
             if checked.opens_at is not None and checked.opens_at > repo.now():
-                consultation.status = schedule.SCHEDULED
-            await schedule.save_consultation(session, consultation)
+                await schedule.mark_scheduled(session, consultation)
+            else:
+                await schedule.save_consultation(session, consultation)
             await self._audit(session, staff, "consultation created", consultation, consultation.code)
             return consultation
 
@@ -310,7 +310,7 @@ class Facilitation:
             if consultation.status == schedule.SCHEDULED:
                 consultation.opens_at = checked.opens_at
                 if checked.opens_at is None or checked.opens_at <= repo.now():
-                    consultation.status = schedule.OPEN
+                    await schedule.mark_open(session, consultation)
             await schedule.save_consultation(session, consultation)
             await self._audit(session, staff, "consultation changed", consultation)
             return consultation
@@ -320,9 +320,7 @@ class Facilitation:
             consultation = await self._mine(session, staff, consultation_id)
             if consultation.status != schedule.SCHEDULED:
                 raise Refusals([Refusal(N_("Only a scheduled consultation can be opened."))])
-            consultation.status = schedule.OPEN
-            consultation.opens_at = repo.now()
-            await schedule.save_consultation(session, consultation)
+            await schedule.mark_open(session, consultation, repo.now())
             await self._audit(session, staff, "consultation opened", consultation)
             return consultation
 
@@ -403,7 +401,7 @@ class Facilitation:
 
     # ---- helpers ----
 
-    async def _mine(self, session: _Session, staff: Staff, consultation_id: int) -> Consultation:
+    async def _mine(self, session: DbSession, staff: Staff, consultation_id: int) -> Consultation:
         consultation = await repo.consultation_by_id(session, consultation_id)
         if (
             consultation is None
@@ -415,7 +413,7 @@ class Facilitation:
         return consultation
 
     async def _audit(
-        self, session: _Session, staff: Staff, action: str, consultation: Consultation, detail: str = ""
+        self, session: DbSession, staff: Staff, action: str, consultation: Consultation, detail: str = ""
     ) -> None:
         await audit.append(
             session,

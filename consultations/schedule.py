@@ -32,8 +32,7 @@ async def apply_schedule(database: Database, at: datetime | None = None) -> Sche
         for consultation in await schedule.due_to_open(session, at):
             if consultation.closes_at is not None and consultation.closes_at <= at:
                 continue  # closes below without ever opening
-            consultation.status = schedule.OPEN
-            await schedule.save_consultation(session, consultation)
+            await schedule.mark_open(session, consultation)
             await audit.append(
                 session,
                 actor_id=None,

@@ -19,8 +19,7 @@ from config.errors import VoicesError
 from config.i18n import N_
 from consultations.refusal import Refusal
 from storage import accounts, audit
-from storage.database import Database
-from storage.database import Session as _Session
+from storage.database import Database, DbSession
 from storage.models import AuditEntry, Organisation, StaffUser
 from storage.privacy import KeyRing
 from storage.repository import now
@@ -425,7 +424,7 @@ class StaffAccounts:
 
     async def _audit(
         self,
-        session: _Session,
+        session: DbSession,
         by: Staff | None,
         action: str,
         subject: Staff,

@@ -8,7 +8,7 @@ from config.i18n import t, tn
 from flows.events import (
     AnswerDiscarded,
     AnswerRecorded,
-    Button,
+    Choice,
     ChoiceInput,
     Command,
     CommandInput,
@@ -16,10 +16,13 @@ from flows.events import (
     ExitRequested,
     FlowCompleted,
     Input,
+    Notice,
     SessionPaused,
     ShowMessage,
+    ShowNotice,
     StaleInput,
     Start,
+    Terms,
     TextInput,
     Timeout,
     UnsupportedInput,
@@ -80,7 +83,7 @@ class Engine:
     def step_of(self, state: SessionState) -> Step:
         return self._steps[state.state].step
 
-    def context(self, state: SessionState) -> StepContext:
+    def context(self, state: SessionState, terms: Terms | None = None) -> StepContext:
         compiled = self._steps[state.state]
         return StepContext(
             state.language,
@@ -88,11 +91,12 @@ class Engine:
             self.max_text_length,
             skippable=not compiled.step.required,
             choice_filter=compiled.choice_filter,
+            terms=terms,
         )
 
-    def prompt(self, state: SessionState) -> ShowMessage:
-        compiled = self._steps[state.state]
-        return compiled.kind.prompt(compiled.step, state, self.context(state))
+    def prompt(self, state: SessionState, terms: Terms | None = None) -> ShowMessage:
+        """The current step's message again (after a language change, say), with the survivor's way out."""
+        return self._exit_added(state, self._prompt(state, terms))
 
     def answer_labels(self, step_id: str, language: str) -> dict[str, str]:
         """Option code -> label in `language` for a choice step (generated ones too: yes/no, age bands,
@@ -105,22 +109,23 @@ class Engine:
         ctx = StepContext(state.language, compiled.index, self.max_text_length)
         return {code: label for code, label, _ in compiled.kind.choices(compiled.step, state, ctx)}
 
-    def handle(self, state: SessionState, given: Input) -> list[Event]:
-        """Step the session with one input; in survivor flows every question shown offers the safe exit."""
+    def handle(self, state: SessionState, given: Input, terms: Terms | None = None) -> list[Event]:
+        """Step the session with one input; in survivor flows every question shown offers the safe exit.
+        `terms` are the consultation's, for the consent message."""
         if isinstance(given, ChoiceInput) and given.token == EXIT:
             return [ExitRequested()]  # from any message, however old: leaving must always work
-        events = self._handle(state, given)
-        if self.flow.audience is not Audience.SURVIVOR:
-            return events
-        exit_row = (Button(t(state.language, "Exit and clear chat"), EXIT),)
-        return [
-            replace(e, buttons=(*e.buttons, exit_row))
-            if isinstance(e, ShowMessage) and e.step_index is not None and self._waits[e.step_index]
-            else e
-            for e in events
-        ]
+        return self._with_exit(state, self._handle(state, given, terms))
 
-    def _handle(self, state: SessionState, given: Input) -> list[Event]:
+    def _with_exit(self, state: SessionState, events: list[Event]) -> list[Event]:
+        return [self._exit_added(state, e) if isinstance(e, ShowMessage) else e for e in events]
+
+    def _exit_added(self, state: SessionState, shown: ShowMessage) -> ShowMessage:
+        """In survivor flows, every message of a step that waits for the person offers "Exit and clear chat"."""
+        if self.flow.audience is not Audience.SURVIVOR or shown.step_index is None or not self._waits[shown.step_index]:
+            return shown
+        return replace(shown, controls=(*shown.controls, (Choice(t(state.language, "Exit and clear chat"), EXIT),)))
+
+    def _handle(self, state: SessionState, given: Input, terms: Terms | None) -> list[Event]:
         lang = state.language
         if state.finished:
             if isinstance(given, ChoiceInput):
@@ -129,35 +134,39 @@ class Engine:
         if isinstance(given, Timeout):
             return self._expire(state, given.hours)
         if isinstance(given, Start):
-            return self._start(state)
+            return self._start(state, terms)
         if isinstance(given, CommandInput):
             return self._command(state, given.command)
         if isinstance(given, UnsupportedInput):
-            note = t(lang, "Sorry, I can only read text and buttons here.")
-            return [ShowMessage(note), self.prompt(state)]
+            return [ShowNotice(Notice.TEXT_AND_CHOICES_ONLY), self._prompt(state)]
         compiled = self._steps[state.state]
-        ctx = self.context(state)
+        ctx = self.context(state, terms)
         if isinstance(given, TextInput):
             outcome = compiled.kind.on_text(compiled.step, state, given.text, ctx)
         elif given.step_index != ctx.step_index:
             return [StaleInput()]
         else:
+            state.resume()  # a choice from the current question carries on after a pause, a stop or a quiet time
             outcome = compiled.kind.on_choice(compiled.step, state, given.token, ctx)
         return self._apply(state, compiled, outcome)
 
+    def _prompt(self, state: SessionState, terms: Terms | None = None) -> ShowMessage:
+        compiled = self._steps[state.state]
+        return compiled.kind.prompt(compiled.step, state, self.context(state, terms))
+
     # ---- commands and lifecycle
 
-    def _start(self, state: SessionState) -> list[Event]:
+    def _start(self, state: SessionState, terms: Terms | None) -> list[Event]:
         if state.status is Status.NEW:
-            return self._show_from_here(state)
-        state.status = Status.ACTIVE
+            return self._show_from_here(state, terms)
+        state.resume()
         welcome = ShowMessage(t(state.language, "Welcome back. Let’s continue where you left off."))
-        return [welcome, self.prompt(state)]
+        return [welcome, self._prompt(state)]
 
     def _expire(self, state: SessionState, hours: int) -> list[Event]:
         if state.status is Status.NEW:
             return []
-        state.status = Status.EXPIRED
+        state.expire()
         text = tn(
             state.language,
             "This conversation was closed because it was quiet for more than %(n)s hour. "
@@ -174,10 +183,10 @@ class Engine:
             if state.status is Status.NEW:
                 return [ShowMessage(t(lang, "Stopped. Nothing was saved."))]
             if command is Command.PAUSE:
-                state.status = Status.PAUSED
+                state.pause()
                 text = t(lang, "Paused. Your place is kept. Send /resume (or /start) when you want to go on.")
             else:
-                state.status = Status.STOPPED
+                state.stop()
                 text = t(
                     lang,
                     "You have stopped. Your answers so far are kept. "
@@ -185,7 +194,7 @@ class Engine:
                 )
             return [SessionPaused(), ShowMessage(text)]
         if state.status is Status.NEW:
-            return [self.prompt(state)]
+            return [self._prompt(state)]
         if command is Command.BACK:
             return self._back(state)
         compiled = self._steps[state.state]
@@ -194,21 +203,21 @@ class Engine:
             outcome = Outcome(Move.ADVANCE, (AnswerRecorded(compiled.step.id, skipped=True),))
             return self._apply(state, compiled, outcome)
         if compiled.step.required:
-            return [ShowMessage(t(lang, "This question needs an answer.")), self.prompt(state)]
-        return [ShowMessage(t(lang, "This step cannot be skipped.")), self.prompt(state)]
+            return [ShowMessage(t(lang, "This question needs an answer.")), self._prompt(state)]
+        return [ShowMessage(t(lang, "This step cannot be skipped.")), self._prompt(state)]
 
     def _back(self, state: SessionState) -> list[Event]:
         """Return to the previous answered question; its answer can be changed."""
         questions = [sid for sid in state.history if self._steps[sid].kind.question]
         if not questions:
-            return [ShowMessage(t(state.language, "There is no earlier question.")), self.prompt(state)]
+            return [ShowMessage(t(state.language, "There is no earlier question.")), self._prompt(state)]
         previous = questions[-1]
         del state.history[state.history.index(previous) :]
         state.state = previous
         state.page = 0
         kept = state.choices.get(previous, [])
         state.selections = list(kept) if self._steps[previous].step.type == "multiple_choice" else []
-        return [ShowMessage(t(state.language, "Going back to the previous question.")), self.prompt(state)]
+        return [ShowMessage(t(state.language, "Going back to the previous question.")), self._prompt(state)]
 
     # ---- answers
 
@@ -217,7 +226,7 @@ class Engine:
         if outcome.move is Move.STALE:
             return [StaleInput()]
         if outcome.move is Move.DECLINE:
-            state.status = Status.DECLINED
+            state.decline()
             return events
         if outcome.move is Move.STAY:
             return events
@@ -230,9 +239,8 @@ class Engine:
                 ) or t(state.language, "That answer is not possible here. Please check it and try again.")
                 if compiled.step.type == "multiple_choice":
                     state.selections = list(answer.codes or ())
-                return [ShowMessage(why), self.prompt(state)]
-        if state.status is Status.NEW:
-            state.status = Status.ACTIVE
+                return [ShowMessage(why), self._prompt(state)]
+        state.begin()
         if answer is not None:
             if answer.codes is not None:
                 state.choices[answer.question_id] = list(answer.codes)
@@ -246,7 +254,7 @@ class Engine:
         state.state = self.machine.next_state(state.state, state.choices)
         return events + self._show_from_here(state)
 
-    def _show_from_here(self, state: SessionState) -> list[Event]:
+    def _show_from_here(self, state: SessionState, terms: Terms | None = None) -> list[Event]:
         """Show the current step. Steps whose `relevant` fails are passed (their old answers discarded),
         calculations are computed, notes and sections show and move on, until a step waits or the end."""
         events: list[Event] = []
@@ -263,11 +271,11 @@ class Engine:
                 state.choices[step.id] = [compiled.calculation.value(Scope(state.choices))]
                 state.state = self.machine.next_state(state.state, state.choices)
                 continue
-            events.append(compiled.kind.prompt(step, state, self.context(state)))
+            events.append(compiled.kind.prompt(step, state, self.context(state, terms)))
             if compiled.kind.waits:
                 return events
             if step.type == "end":
-                state.status = Status.COMPLETED
+                state.complete()
                 answered = set(state.history)
                 events += [
                     AnswerDiscarded(c.step.id)

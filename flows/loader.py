@@ -12,15 +12,14 @@ import yaml
 from pydantic import ValidationError
 
 from config.errors import FlowError
+from flows.events import MAX_STEPS, MAX_TOKEN_LENGTH
 from flows.expressions import parse
 from flows.migrations import migrate_to_latest
 from flows.schema import Audience, FlowDefinition, Step
 from flows.steps import REGISTRY
+from flows.steps.base import PAGE_SIZE
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
-MAX_CALLBACK_BYTES = 64
-MAX_SCOPE_LENGTH = 16
-"""Callback data is `<consultation code>.<step index>.<token>`; codes are at most this long."""
 MAX_MESSAGE_LENGTH = 4096
 
 
@@ -108,9 +107,14 @@ def validate(flow: FlowDefinition) -> list[str]:
         longest = max((len(v) for v in step.text.values()), default=0)
         if longest > MAX_MESSAGE_LENGTH - 600:
             problems.append(f"{where}: text is {longest} characters; keep it under {MAX_MESSAGE_LENGTH - 600}")
-        data = f"{'X' * MAX_SCOPE_LENGTH}.{index}.p{len(step.options)}"
-        if len(data.encode()) > MAX_CALLBACK_BYTES:
-            problems.append(f"{where}: button data would exceed {MAX_CALLBACK_BYTES} bytes")
+        longest_token = max(len(str(len(step.options) - 1)), len(f"p{(len(step.options) - 1) // PAGE_SIZE}"))
+        if longest_token > MAX_TOKEN_LENGTH:
+            problems.append(
+                f"{where}: {len(step.options)} options are too many to offer (a token would exceed "
+                f"{MAX_TOKEN_LENGTH} characters)"
+            )
+    if len(flow.steps) > MAX_STEPS:
+        problems.append(f"the flow has {len(flow.steps)} steps; at most {MAX_STEPS} can be addressed")
     if not problems:
         problems += _unreachable(flow)
     if not any(s.type == "end" for s in flow.steps):

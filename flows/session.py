@@ -8,6 +8,9 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
+    """Where a session is in its life. Only SessionState's methods below change it (the engine and the
+    application core call them); storage only writes down what they decided."""
+
     NEW = "new"
     ACTIVE = "active"
     PAUSED = "paused"
@@ -50,6 +53,46 @@ class SessionState:
             choices={k: list(v) for k, v in data.get("choices", {}).items()},
             page=int(data.get("page", 0)),
         )
+
+    # ---- status: every change of a session's status is one of these
+
+    def begin(self) -> None:
+        """The first answer was taken: a new session is now being answered."""
+        if self.status is Status.NEW:
+            self.status = Status.ACTIVE
+
+    def resume(self) -> None:
+        """Back after a pause, a stop or a quiet time: answering again."""
+        if self.status in (Status.PAUSED, Status.STOPPED, Status.EXPIRED):
+            self.status = Status.ACTIVE
+
+    def pause(self) -> None:
+        self.status = Status.PAUSED
+
+    def stop(self) -> None:
+        """/stop: ended for now, answers kept; /start continues."""
+        self.status = Status.STOPPED
+
+    def leave(self) -> None:
+        """The safe exit: a session being answered or paused is stopped (answers kept); others stay as they are."""
+        if self.status in (Status.ACTIVE, Status.PAUSED):
+            self.stop()
+
+    def expire(self) -> None:
+        """Idle too long: closed, answers kept; /start continues."""
+        self.status = Status.EXPIRED
+
+    def complete(self) -> None:
+        self.status = Status.COMPLETED
+
+    def decline(self) -> None:
+        """No consent, or under 18: the flow ends here."""
+        self.status = Status.DECLINED
+
+    @property
+    def resumable(self) -> bool:
+        """Paused, stopped or expired: a choice from the current question carries on."""
+        return self.status in (Status.PAUSED, Status.STOPPED, Status.EXPIRED)
 
     @property
     def finished(self) -> bool:

@@ -30,19 +30,18 @@ from babel.messages.pofile import read_po, write_po
 from config.errors import VoicesError
 from flows.loader import DEFINITIONS_DIR, FlowYamlLoader, parse_flow
 from flows.schema import Audience
-from flows.steps.base import LONG_LABEL
 
 PROJECT_DIR = DEFINITIONS_DIR.parent.parent
 FLOW_LOCALES_DIR = PROJECT_DIR / "locales" / "flows"
 TEXT_FIELDS = ("text", "hint", "constraint_message", "decline_text", "min_label", "max_label")
 """Fields of a step that hold a `{language: text}` map (option labels are the other ones)."""
 
-MAX_BUTTON_LABEL = LONG_LABEL
+MAX_BUTTON_LABEL = 40
 """The longest button label, in characters, in any language: option labels and interface buttons.
 
 A phone shows about 40 characters across a full-width Telegram button; a longer label is cut with "…". The
-engine lists an option label longer than this in the message and puts only its number on the button
-(`LONG_LABEL` in flows/steps/base.py), which works but is harder to read than words. Keeping every label,
+Telegram adapter lists an option label longer than this in the message and puts only its number on the button
+(`LONG_LABEL` in bot/keyboard.py), which works but is harder to read than words. Keeping every label,
 in every language, within this limit gives every language the same layout: words on the buttons. In a
 multiple-choice question a chosen label gains a check mark ("✅ "), so its labels keep 2 characters free."""
 

@@ -31,8 +31,9 @@ def request_scrub(session: AsyncSession) -> None:
     session.info[SCRUB] = True
 
 
-Session: TypeAlias = AsyncSession
-"""The session repository functions take: callers outside storage name its type without importing SQL libraries."""
+DbSession: TypeAlias = AsyncSession
+"""What `Database.transaction()` yields. Outside storage it is only handed to storage functions (never used for
+SQL), so callers can name its type without importing the ORM."""
 
 
 class Database:

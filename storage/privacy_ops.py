@@ -152,6 +152,8 @@ class MyConsultation:
 
     code: str
     title: str
+    flow_id: str  # the flow and version this person answered (their session's)
+    flow_version: int
     organisation: str | None
     contact: str | None
     consultation_status: str  # open / closed
@@ -194,13 +196,14 @@ async def participant_data(session: AsyncSession, pseudonym: str, keyring: KeyRi
     opted = set(opted_in.all())
     consultations = []
     for row, consultation in rows.all():
-        assert row.id is not None and consultation.id is not None
         answers = await session.exec(select(Answer).where(Answer.session_id == row.id).order_by(col(Answer.id)))
-        consent = consents.get(consultation.id)
+        consent = consents.get(row.consultation_id)
         consultations.append(
             MyConsultation(
                 code=consultation.code,
                 title=consultation.title,
+                flow_id=row.flow_id,
+                flow_version=row.flow_version,
                 organisation=consultation.organisation,
                 contact=consultation.contact,
                 consultation_status=consultation.status,
@@ -208,7 +211,7 @@ async def participant_data(session: AsyncSession, pseudonym: str, keyring: KeyRi
                 started_on=row.started_at.date(),
                 consent_version=consent.consent_version if consent else None,
                 consent_given_on=consent.given_on if consent else None,
-                results_opt_in=consultation.id in opted,
+                results_opt_in=row.consultation_id in opted,
                 answers=[_my_answer(answer, row.participant_id, keyring) for answer in answers.all()],
             )
         )

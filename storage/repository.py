@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, exists, func, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -48,6 +48,17 @@ def new_code() -> str:
 # ---- consultations ----
 
 
+def consultation_problem(title: str, retention_days: int) -> str | None:
+    """What is wrong with a new consultation's title or retention period (None when both are fine)."""
+    if not title.strip() or len(title.strip()) > 200:
+        return "a consultation needs a title of 1 to 200 characters"
+    if not MIN_RETENTION_DAYS <= retention_days <= MAX_RETENTION_DAYS:
+        return (
+            f"retention must be {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days after closing, not {retention_days}"
+        )
+    return None
+
+
 async def create_consultation(
     session: AsyncSession,
     *,
@@ -63,12 +74,9 @@ async def create_consultation(
     retention_days: int = 180,
 ) -> Consultation:
     title = title.strip()
-    if not title or len(title) > 200:
-        raise StorageError("a consultation needs a title of 1 to 200 characters")
-    if not MIN_RETENTION_DAYS <= retention_days <= MAX_RETENTION_DAYS:
-        raise StorageError(
-            f"retention must be {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days after closing, not {retention_days}"
-        )
+    problem = consultation_problem(title, retention_days)
+    if problem is not None:
+        raise StorageError(problem)
     chosen = (code or new_code()).upper()
     if await consultation_by_code(session, chosen) is not None:
         raise StorageError(f"a consultation with code {chosen!r} already exists")
@@ -128,6 +136,13 @@ async def close_consultation(session: AsyncSession, consultation: Consultation) 
     consultation.status = "closed"
     consultation.closed_at = now()
     session.add(consultation)
+
+
+async def set_flow_version(session: AsyncSession, consultation: Consultation, version: int) -> None:
+    """New participants get this version of the consultation's flow; sessions keep the version they started."""
+    consultation.flow_version = version
+    session.add(consultation)
+    await session.flush()
 
 
 # ---- participants and sessions ----
@@ -217,28 +232,37 @@ class AnswerValue:
     skipped: bool = False
 
 
-async def upsert_answer(session: AsyncSession, row: ConversationSession, value: AnswerValue) -> Answer:
-    """Store (or replace) the answer to one question of a session. Refuses without a consent record."""
-    assert row.id is not None
-    if not await has_consent(session, row.participant_id, row.consultation_id):
+async def upsert_answer(session: AsyncSession, row: ConversationSession, value: AnswerValue) -> None:
+    """Store (or replace) the answer to one question of a session, in one statement. Refuses without a consent
+    record: the answer is only written where the participant's consent for the consultation exists."""
+    if row.id is None:
+        raise StorageError("the session must be saved before it takes answers")
+    table = Answer.__table__  # type: ignore[attr-defined]
+    values = {
+        "session_id": row.id,
+        "consultation_id": row.consultation_id,
+        "question_id": value.question_id,
+        "choice_codes": " ".join(value.codes) if value.codes else None,
+        "skipped": value.skipped,
+        "text_cipher": value.text_cipher,
+        "key_id": value.key_id,
+        "answered_on": today(),
+    }
+    consented = exists().where(
+        col(ConsentRecord.participant_id) == row.participant_id,
+        col(ConsentRecord.consultation_id) == row.consultation_id,
+    )
+    source = sa_select(*(literal(v, table.c[name].type).label(name) for name, v in values.items())).where(consented)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).from_select(list(values), source)
+    replaced = ("choice_codes", "skipped", "text_cipher", "key_id", "answered_on")
+    statement = statement.on_conflict_do_update(
+        index_elements=["session_id", "question_id"], set_={name: statement.excluded[name] for name in replaced}
+    )
+    result = await session.exec(statement)
+    if not result.rowcount:
         raise StorageError("refusing to store an answer without a consent record")
-    result = await session.exec(
-        select(Answer).where(Answer.session_id == row.id, Answer.question_id == value.question_id)
-    )
-    answer = result.first() or Answer(
-        session_id=row.id,
-        consultation_id=row.consultation_id,
-        question_id=value.question_id,
-        answered_on=today(),
-    )
-    answer.choice_codes = " ".join(value.codes) if value.codes else None
-    answer.text_cipher = value.text_cipher
-    answer.key_id = value.key_id
-    answer.skipped = value.skipped
-    answer.answered_on = today()
-    session.add(answer)
-    await session.flush()
-    return answer
 
 
 async def delete_answers(session: AsyncSession, session_id: int, question_ids: Sequence[str]) -> None:

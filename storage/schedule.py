@@ -36,6 +36,20 @@ async def due_to_close(session: AsyncSession, at: datetime) -> list[Consultation
     return list(result.all())
 
 
+async def mark_scheduled(session: AsyncSession, consultation: Consultation) -> None:
+    """Not open yet: its invites say so until `opens_at`."""
+    consultation.status = SCHEDULED
+    await save_consultation(session, consultation)
+
+
+async def mark_open(session: AsyncSession, consultation: Consultation, at: datetime | None = None) -> None:
+    """Open from now (or from `at`): its invites work."""
+    consultation.status = OPEN
+    if at is not None:
+        consultation.opens_at = at
+    await save_consultation(session, consultation)
+
+
 async def save_consultation(session: AsyncSession, consultation: Consultation) -> None:
     session.add(consultation)
     await session.flush()

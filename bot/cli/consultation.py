@@ -1,21 +1,15 @@
-"""`python -m bot consultation create|list|close|upgrade-flow`: a consultation's lifecycle."""
+"""`python -m bot consultation create|list|close|upgrade-flow`: parse, call consultations.lifecycle, print."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-
-from babel import Locale
 
 from bot.cli.common import Commands, bot_username, open_database, print_table
-from config.errors import ConfigError
 from config.settings import Settings
+from consultations import lifecycle
 from flows.loader import shipped_library
-from storage import repository as repo
 from summaries.counts import shown
-
-TERRITORIES = {str(code) for code in Locale("en").territories if str(code).isalpha() and len(str(code)) == 2}
 
 
 def add_commands(commands: Commands) -> None:
@@ -57,118 +51,76 @@ def add_commands(commands: Commands) -> None:
 
 
 def cmd_consultation_create(args: argparse.Namespace, settings: Settings) -> int:
-    flow = shipped_library().latest(args.flow)
-    country = args.country.strip().upper()
-    if country not in TERRITORIES:
-        print(
-            f"error: {args.country!r} is not an ISO 3166 alpha-2 country code (e.g. KE, PE, NG)",
-            file=sys.stderr,
-        )
-        return 2
-    languages = [x.strip() for x in args.languages.split(",")] if args.languages else list(flow.languages)
-    unknown = [x for x in languages if x not in flow.languages]
-    if unknown or not languages:
-        print(
-            f"error: flow {flow.id} has no text in {', '.join(unknown) or '(none)'}; "
-            f"it offers {', '.join(flow.languages)}",
-            file=sys.stderr,
-        )
-        return 2
-    default = flow.default_language if flow.default_language in languages else languages[0]
+    new = lifecycle.plan(
+        shipped_library(),
+        flow_id=args.flow,
+        country=args.country,
+        title=args.title,
+        languages=args.languages.split(",") if args.languages else None,
+        organisation=args.organisation,
+        contact=args.contact,
+        retention_days=args.retention_days,
+    )
 
-    async def go() -> str:
+    async def go() -> lifecycle.Opened:
         database = await open_database(settings)
         try:
-            async with database.transaction() as session:
-                consultation = await repo.create_consultation(
-                    session,
-                    title=args.title,
-                    country=country,
-                    flow_id=flow.id,
-                    flow_version=flow.version,
-                    languages=languages,
-                    default_language=default,
-                    organisation=args.organisation,
-                    contact=args.contact,
-                    retention_days=args.retention_days,
-                )
-                return consultation.code
+            return await lifecycle.open_consultation(database, new)
         finally:
             await database.dispose()
 
-    code = asyncio.run(go())
+    code = asyncio.run(go()).code
     username = bot_username(settings)
-    print(f"Consultation created: {args.title} ({country}, flow {flow.id} v{flow.version}, {', '.join(languages)})")
+    runs = f"flow {new.flow_id} v{new.flow_version}, {', '.join(new.languages)}"
+    print(f"Consultation created: {new.title} ({new.country}, {runs})")
     print(f"Invite code: {code}")
     print(f"Invite link: https://t.me/{username}?start={code}")
     return 0
 
 
 def cmd_consultation_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> list[tuple[str, ...]]:
+    async def go() -> list[lifecycle.Listed]:
         database = await open_database(settings)
         try:
-            async with database.reader() as session:
-                rows = await repo.list_consultations(session)
+            return await lifecycle.list_consultations(database)
         finally:
             await database.dispose()
-        return [
-            (c.code, c.status, c.country, f"{c.flow_id} v{c.flow_version}", c.languages, shown(n), c.title)
-            for c, n in rows
-        ]
 
-    rows = asyncio.run(go())
-    if not rows:
+    listed = asyncio.run(go())
+    if not listed:
         print("No consultations yet. Create one with: python -m bot consultation create --help")
         return 0
-    print_table(("code", "status", "country", "flow", "languages", "respondents", "title"), rows)
+    header = ("code", "status", "country", "flow", "languages", "respondents", "title")
+    rows = [
+        (c.code, c.status, c.country, f"{c.flow_id} v{c.flow_version}", c.languages, shown(n), c.title)
+        for c, n in ((item.consultation, item.respondents) for item in listed)
+    ]
+    print_table(header, rows)
     return 0
 
 
 def cmd_consultation_close(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> bool:
+    async def go() -> None:
         database = await open_database(settings)
         try:
-            async with database.transaction() as session:
-                consultation = await repo.consultation_by_code(session, args.code)
-                if consultation is None:
-                    return False
-                await repo.close_consultation(session, consultation)
-                return True
+            await lifecycle.close_consultation(database, args.code)
         finally:
             await database.dispose()
 
-    if not asyncio.run(go()):
-        print(f"error: no consultation with code {args.code!r}", file=sys.stderr)
-        return 2
+    asyncio.run(go())
     print(f"Consultation {args.code} is closed; its invite no longer works.")
     return 0
 
 
 def cmd_consultation_upgrade_flow(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> str:
+    async def go() -> lifecycle.Upgraded:
         database = await open_database(settings)
         try:
-            async with database.transaction() as session:
-                consultation = await repo.consultation_by_code(session, args.code)
-                if consultation is None:
-                    raise ConfigError(f"no consultation with code {args.code!r}")
-                library = shipped_library()
-                flow = (
-                    library.get(consultation.flow_id, args.version)
-                    if args.version
-                    else library.latest(consultation.flow_id)
-                )
-                missing = [lang for lang in consultation.language_list if lang not in flow.languages]
-                if missing:
-                    raise ConfigError(f"flow {flow.id} v{flow.version} has no text in {', '.join(missing)}")
-                previous = consultation.flow_version
-                consultation.flow_version = flow.version
-                session.add(consultation)
-                return f"Consultation {consultation.code}: flow {flow.id} v{previous} -> v{flow.version}."
+            return await lifecycle.upgrade_flow(database, shipped_library(), args.code, args.version)
         finally:
             await database.dispose()
 
-    print(asyncio.run(go()))
+    done = asyncio.run(go())
+    print(f"Consultation {done.code}: flow {done.flow_id} v{done.previous_version} -> v{done.version}.")
     print("People already answering finish on the version they started.")
     return 0

@@ -1,7 +1,7 @@
-"""Step type `acknowledge`: one OK button (XLSForm `acknowledge`), or Skip."""
+"""Step type `acknowledge`: one OK option (XLSForm `acknowledge`), or Skip."""
 
 from config.i18n import t
-from flows.events import AnswerRecorded, Button
+from flows.events import AnswerRecorded, Choice
 from flows.schema import Step
 from flows.session import SessionState
 from flows.steps.base import Move, Outcome, StepContext, StepType, step_type
@@ -13,8 +13,8 @@ OK = "k"
 class AcknowledgeStep(StepType):
     name = "acknowledge"
 
-    def buttons(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
-        return ((Button(t(ctx.language, "OK"), OK),), *self.skip_row(ctx))
+    def options(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[Choice, ...]:
+        return (Choice(t(ctx.language, "OK"), OK),)
 
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
         if text.strip().casefold() in ("ok", t(ctx.language, "OK").casefold()):

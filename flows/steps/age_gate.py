@@ -8,7 +8,7 @@ from flows.events import AnswerRecorded, ShowMessage, Underage
 from flows.schema import FlowDefinition, Step
 from flows.session import SessionState
 from flows.steps.base import Move, Outcome, StepContext, step_type
-from flows.steps.single_choice import Choice, SingleChoiceStep
+from flows.steps.single_choice import Entry, SingleChoiceStep
 
 UNDER_18 = "under_18"
 BANDS = (UNDER_18, "18_24", "25_34", "35_49", "50_plus")
@@ -27,7 +27,7 @@ class AgeGateStep(SingleChoiceStep):
             problems.append("the age_gate step cannot have `relevant`")
         return problems
 
-    def choices(self, step: Step, state: SessionState, ctx: StepContext) -> list[Choice]:
+    def choices(self, step: Step, state: SessionState, ctx: StepContext) -> list[Entry]:
         labels = {
             UNDER_18: t(ctx.language, "Under 18"),
             "18_24": t(ctx.language, "18 to 24"),
@@ -37,7 +37,7 @@ class AgeGateStep(SingleChoiceStep):
         }
         return [(code, labels[code], str(index)) for index, code in enumerate(BANDS)]
 
-    def picked(self, step: Step, state: SessionState, choice: Choice, ctx: StepContext) -> Outcome:
+    def picked(self, step: Step, state: SessionState, choice: Entry, ctx: StepContext) -> Outcome:
         if choice[0] == UNDER_18:
             text = t(
                 ctx.language,

@@ -1,37 +1,37 @@
-"""The step-type contract and registry: each type validates itself, renders a prompt, reads an answer."""
+"""The step-type contract and registry: each type validates itself, describes its prompt (text, options,
+controls), reads an answer. How options become buttons is the channel's business."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
 from config.i18n import t
-from flows.events import AnswerRecorded, Button, Event, ShowMessage
+from flows.events import AnswerRecorded, Choice, Event, Notice, ShowMessage, ShowNotice, Terms
 from flows.expressions import Expression, Scope
 from flows.schema import FlowDefinition, Option, Step
 from flows.session import SessionState
 
 SKIP = "s"
 EXIT = "x"
-"""The "Exit and clear chat" button, on every question of a survivor flow."""
+"""The "Exit and clear chat" control, on every question of a survivor flow."""
 PAGE_SIZE = 10
-"""Options shown per page; Telegram allows 100 buttons per keyboard and 8 per row."""
-SHORT_LABEL = 14
-"""Labels up to this long go two to a row."""
-LONG_LABEL = 40
-"""A label longer than this is listed in the message and its button shows only its number."""
+"""Options offered per page of a long list; the others are behind "More ▶" and "◀ Back"."""
 
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step needs besides its definition: language, its index, limits and compiled expressions."""
+    """What a step needs besides its definition: language, its index, limits, compiled expressions, and the
+    consultation's terms (for the consent message)."""
 
     language: str
     step_index: int
     max_text_length: int
     skippable: bool = True
     choice_filter: Expression | None = None
+    terms: Terms | None = None
 
     def text(self, texts: dict[str, str] | None) -> str:
         return (texts or {}).get(self.language, "")
@@ -41,13 +41,17 @@ class Move(StrEnum):
     ADVANCE = "advance"  # answer taken: go to the next step
     STAY = "stay"  # same question again (with the events explaining why)
     DECLINE = "decline"  # the participant said no to consent
-    STALE = "stale"  # a press that does not belong to this question
+    STALE = "stale"  # a choice that does not belong to this question
 
 
 @dataclass(frozen=True)
 class Outcome:
     move: Move
     events: tuple[Event, ...] = field(default=())
+
+
+Controls = tuple[tuple[Choice, ...], ...]
+"""Groups of controls, in order (see ShowMessage)."""
 
 
 class StepType:
@@ -70,8 +74,8 @@ class StepType:
             problems.append(f"a {self.name} step takes no options")
         if self.takes_options and len(step.options) < 2:
             problems.append(f"a {self.name} step needs at least 2 options")
-        codes = [o.code for o in step.options]
-        problems += [f"option code {c!r} appears twice" for c in sorted({c for c in codes if codes.count(c) > 1})]
+        counts = Counter(o.code for o in step.options)
+        problems += [f"option code {c!r} appears twice" for c in sorted(c for c, n in counts.items() if n > 1)]
         if step.required and not self.question:
             problems.append(f"a {self.name} step has no answer, so it cannot be `required`")
         if (step.min is not None or step.max is not None) and self.name not in ("integer", "decimal", "rating"):
@@ -87,27 +91,37 @@ class StepType:
         return f"{text}\n\n{hint}" if hint else text
 
     def prompt(self, step: Step, state: SessionState, ctx: StepContext) -> ShowMessage:
-        return ShowMessage(self.body(step, state, ctx), self.buttons(step, state, ctx), step_index=ctx.step_index)
+        return ShowMessage(
+            self.body(step, state, ctx),
+            self.options(step, state, ctx),
+            self.controls(step, state, ctx),
+            step_index=ctx.step_index,
+        )
 
-    def buttons(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
-        return self.skip_row(ctx)
+    def options(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[Choice, ...]:
+        """The answers offered, in order."""
+        return ()
 
-    def skip_row(self, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
-        return ((Button(t(ctx.language, "Skip"), SKIP),),) if self.question and ctx.skippable else ()
+    def controls(self, step: Step, state: SessionState, ctx: StepContext) -> Controls:
+        return self.skip_controls(ctx)
+
+    def skip_controls(self, ctx: StepContext) -> Controls:
+        return ((Choice(t(ctx.language, "Skip"), SKIP),),) if self.question and ctx.skippable else ()
 
     # ---- reading answers
 
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
-        return self.reask(step, state, ctx, t(ctx.language, "Please use the buttons below."))
+        return self.reask(step, state, ctx, Notice.USE_THE_OPTIONS)
 
     def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
         if token == SKIP and self.question and ctx.skippable:
             return skipped(step)
         return Outcome(Move.STALE)
 
-    def reask(self, step: Step, state: SessionState, ctx: StepContext, why: str) -> Outcome:
-        """Explain kindly, then show the same question again."""
-        return Outcome(Move.STAY, (ShowMessage(why), self.prompt(step, state, ctx)))
+    def reask(self, step: Step, state: SessionState, ctx: StepContext, why: str | Notice) -> Outcome:
+        """Explain kindly (a text, or a notice the channel words), then show the same question again."""
+        explained = ShowNotice(why) if isinstance(why, Notice) else ShowMessage(why)
+        return Outcome(Move.STAY, (explained, self.prompt(step, state, ctx)))
 
 
 def skipped(step: Step) -> Outcome:
@@ -137,37 +151,20 @@ def visible_options(step: Step, state: SessionState, ctx: StepContext) -> list[t
     ]
 
 
-def option_layout(
-    labels: list[tuple[str, str]], page: int, ctx: StepContext
-) -> tuple[list[str], tuple[tuple[Button, ...], ...], int]:
-    """Lay out (label, token) options so Telegram accepts them and a phone shows them whole.
-
-    Returns lines to add to the message (long labels listed by number), the button rows, and the page
-    actually shown. Long lists are paged, PAGE_SIZE options at a time, with ◀ / ▶ buttons.
-    """
-    pages = max(1, -(-len(labels) // PAGE_SIZE))
+def page_of(options: list[Choice], page: int, ctx: StepContext) -> tuple[tuple[Choice, ...], Controls, int]:
+    """One page of a long option list: the options on it, the page controls ("◀ Back", "More ▶") and the page
+    actually shown (a page past the end shows the last one)."""
+    pages = max(1, -(-len(options) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    start = page * PAGE_SIZE
-    shown = labels[start : start + PAGE_SIZE]
-    lines: list[str] = []
-    rows: list[tuple[Button, ...]] = []
-    if any(len(label) > LONG_LABEL for label, _ in shown):
-        lines = [f"{start + n}. {label}" for n, (label, _) in enumerate(shown, 1)]
-        numbers = [Button(str(start + n), token) for n, (_, token) in enumerate(shown, 1)]
-        rows = [tuple(numbers[i : i + 5]) for i in range(0, len(numbers), 5)]
-    elif all(len(label) <= SHORT_LABEL for label, _ in shown):
-        pairs = [Button(label, token) for label, token in shown]
-        rows = [tuple(pairs[i : i + 2]) for i in range(0, len(pairs), 2)]
-    else:
-        rows = [(Button(label, token),) for label, token in shown]
-    if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(Button(t(ctx.language, "◀ Back"), f"p{page - 1}"))
-        if page < pages - 1:
-            nav.append(Button(t(ctx.language, "More ▶"), f"p{page + 1}"))
-        rows.append(tuple(nav))
-    return lines, tuple(rows), page
+    shown = tuple(options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+    if pages == 1:
+        return shown, (), page
+    turn = []
+    if page > 0:
+        turn.append(Choice(t(ctx.language, "◀ Back"), f"p{page - 1}"))
+    if page < pages - 1:
+        turn.append(Choice(t(ctx.language, "More ▶"), f"p{page + 1}"))
+    return shown, (tuple(turn),), page
 
 
 def match_option(text: str, labels: list[str]) -> int | None:

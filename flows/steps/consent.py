@@ -1,7 +1,7 @@
 """Step type `consent`: informed consent before any question; 'Not now' ends the flow and stores nothing."""
 
-from config.i18n import t
-from flows.events import AnswerRecorded, Button, ConsentDeclined, ConsentGiven, ShowMessage
+from config.i18n import t, tn
+from flows.events import AnswerRecorded, Choice, ConsentDeclined, ConsentGiven, Notice, ShowMessage, Terms
 from flows.schema import FlowDefinition, Step
 from flows.session import SessionState
 from flows.steps.base import Move, Outcome, StepContext, StepType, step_type
@@ -26,11 +26,20 @@ class ConsentStep(StepType):
             problems.append("the consent step cannot have `relevant`")
         return problems
 
-    def buttons(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
-        return ((Button(t(ctx.language, "I agree"), AGREE), Button(t(ctx.language, "Not now"), DECLINE)),)
+    def body(self, step: Step, state: SessionState, ctx: StepContext) -> str:
+        """The consent text, with the consultation's terms (who runs it, how long answers are kept) just before
+        its question: a consent text ends with its question, in a paragraph of its own."""
+        paragraphs = ctx.text(step.text).split("\n\n")
+        if ctx.terms is not None:
+            paragraphs.insert(len(paragraphs) - 1, terms_text(ctx.terms, ctx.language))
+        hint = ctx.text(step.hint)
+        return "\n\n".join([*paragraphs, hint] if hint else paragraphs)
+
+    def options(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[Choice, ...]:
+        return (Choice(t(ctx.language, "I agree"), AGREE), Choice(t(ctx.language, "Not now"), DECLINE))
 
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
-        return self.reask(step, state, ctx, t(ctx.language, "Please press “I agree” or “Not now” below."))
+        return self.reask(step, state, ctx, Notice.AGREE_OR_NOT_NOW)
 
     def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
         if token == AGREE:
@@ -41,3 +50,17 @@ class ConsentStep(StepType):
         if token == DECLINE:
             return Outcome(Move.DECLINE, (ConsentDeclined(), ShowMessage(ctx.text(step.decline_text))))
         return Outcome(Move.STALE)
+
+
+def terms_text(terms: Terms, language: str) -> str:
+    """Who runs the consultation (when known) and how long its answers are kept, in one paragraph."""
+    kept = tn(
+        language,
+        "Your answers are kept until %(n)s day after the consultation closes; then only the totals remain.",
+        "Your answers are kept until %(n)s days after the consultation closes; then only the totals remain.",
+        terms.retention_days,
+    )
+    if not terms.organisation:
+        return kept
+    run_by = t(language, "This consultation is run by %(organisation)s.", organisation=terms.organisation)
+    return f"{run_by} {kept}"

@@ -1,7 +1,7 @@
 """Step type `free_text`: an answer in the person's own words, up to a limit, or Skip."""
 
 from config.i18n import t
-from flows.events import AnswerRecorded, ShowMessage
+from flows.events import AnswerRecorded, Notice, ShowMessage
 from flows.schema import Step
 from flows.session import SessionState
 from flows.steps.base import Move, Outcome, StepContext, StepType, step_type
@@ -18,7 +18,7 @@ class FreeTextStep(StepType):
         answer = text.strip(INVISIBLE)
         if not answer:
             if ctx.skippable:
-                return self.reask(step, state, ctx, t(ctx.language, "Please write your answer, or press “Skip”."))
+                return self.reask(step, state, ctx, Notice.WRITE_OR_SKIP)
             return self.reask(step, state, ctx, t(ctx.language, "Please write your answer."))
         limit = min(step.max_length or ctx.max_text_length, ctx.max_text_length)
         if len(answer) <= limit:

@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 from config.i18n import t
-from flows.events import AnswerRecorded, Button, ShowMessage
+from flows.events import AnswerRecorded, Choice, Notice, ShowMessage
 from flows.schema import Step
 from flows.session import SessionState
-from flows.steps.base import SKIP, Move, Outcome, StepContext, skipped, step_type
-from flows.steps.single_choice import Choice, SingleChoiceStep
+from flows.steps.base import SKIP, Controls, Move, Outcome, StepContext, skipped, step_type
+from flows.steps.single_choice import Entry, SingleChoiceStep
 
 DONE = "d"
-CHECK = "✅ "
 
 
 @step_type
 class MultipleChoiceStep(SingleChoiceStep):
     name = "multiple_choice"
 
-    def label(self, code: str, label: str, state: SessionState) -> str:
-        return CHECK + label if code in state.selections else label
+    def selected(self, code: str, state: SessionState) -> bool:
+        return code in state.selections
 
     def body(self, step: Step, state: SessionState, ctx: StepContext) -> str:
         hint = t(ctx.language, "Choose all that apply, then press “Done”.")
         return f"{super().body(step, state, ctx)}\n\n{hint}"
 
-    def closing_rows(self, step: Step, state: SessionState, ctx: StepContext) -> tuple[tuple[Button, ...], ...]:
-        done = Button(t(ctx.language, "Done"), DONE)
-        skip = self.skip_row(ctx)
+    def controls(self, step: Step, state: SessionState, ctx: StepContext) -> Controls:
+        done = Choice(t(ctx.language, "Done"), DONE)
+        skip = self.skip_controls(ctx)
         return ((done, *skip[0]),) if skip else ((done,),)
 
-    def not_understood(self, ctx: StepContext) -> str:
-        return t(ctx.language, "Please choose from the buttons below (or type a number), then press “Done”.")
+    def not_understood(self) -> Notice:
+        return Notice.CHOOSE_THEN_DONE
 
     def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
         if token == SKIP and ctx.skippable:
@@ -48,19 +47,19 @@ class MultipleChoiceStep(SingleChoiceStep):
             return Outcome(Move.ADVANCE, (AnswerRecorded(step.id, codes=chosen),))
         return super().on_choice(step, state, token, ctx)
 
-    def picked(self, step: Step, state: SessionState, choice: Choice, ctx: StepContext) -> Outcome:
+    def picked(self, step: Step, state: SessionState, choice: Entry, ctx: StepContext) -> Outcome:
         code = choice[0]
         if code in state.selections:
             state.selections.remove(code)
         else:
             state.selections.append(code)
         prompt = self.prompt(step, state, ctx)
-        return Outcome(Move.STAY, (ShowMessage(prompt.text, prompt.buttons, ctx.step_index, replace=True),))
+        return Outcome(Move.STAY, (ShowMessage(prompt.text, prompt.options, prompt.controls, ctx.step_index, True),))
 
     def on_text(self, step: Step, state: SessionState, text: str, ctx: StepContext) -> Outcome:
         outcome = super().on_text(step, state, text, ctx)
         if outcome.move is Move.STAY and outcome.events and isinstance(outcome.events[-1], ShowMessage):
             last = outcome.events[-1]
             if last.replace:  # a typed option toggles it: show the list again as a new message
-                return Outcome(Move.STAY, (ShowMessage(last.text, last.buttons, ctx.step_index),))
+                return Outcome(Move.STAY, (ShowMessage(last.text, last.options, last.controls, ctx.step_index),))
         return outcome

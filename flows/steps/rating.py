@@ -1,13 +1,12 @@
-"""Step type `rating`: a scale such as 1–5 with words at both ends, one button per point, or Skip."""
+"""Step type `rating`: a scale such as 1–5 with words at both ends, one option per point, or Skip."""
 
 from __future__ import annotations
 
-from config.i18n import t
-from flows.events import Button, ShowMessage
+from flows.events import Notice
 from flows.schema import FlowDefinition, Step
 from flows.session import SessionState
 from flows.steps.base import Outcome, StepContext, step_type
-from flows.steps.single_choice import Choice, SingleChoiceStep
+from flows.steps.single_choice import Entry, SingleChoiceStep
 
 
 def _number(value: float) -> str:
@@ -18,6 +17,7 @@ def _number(value: float) -> str:
 class RatingStep(SingleChoiceStep):
     name = "rating"
     takes_options = False
+    numbered = False  # a typed point is its value, not its place: on a 0–10 scale "1" means 1
 
     def problems(self, step: Step, flow: FlowDefinition) -> list[str]:
         problems = super().problems(step, flow)
@@ -31,7 +31,7 @@ class RatingStep(SingleChoiceStep):
         high = int(step.max) if step.max is not None else 5
         return list(range(low, high + 1))
 
-    def choices(self, step: Step, state: SessionState, ctx: StepContext) -> list[Choice]:
+    def choices(self, step: Step, state: SessionState, ctx: StepContext) -> list[Entry]:
         return [(str(n), str(n), str(i)) for i, n in enumerate(self.points(step))]
 
     def body(self, step: Step, state: SessionState, ctx: StepContext) -> str:
@@ -52,11 +52,4 @@ class RatingStep(SingleChoiceStep):
         for choice in self.choices(step, state, ctx):
             if choice[1] == cleaned:
                 return self.picked(step, state, choice, ctx)
-        return self.reask(
-            step, state, ctx, t(ctx.language, "Please choose one of the buttons below, or type its number.")
-        )
-
-    def prompt(self, step: Step, state: SessionState, ctx: StepContext) -> ShowMessage:
-        buttons = [Button(label, token) for _, label, token in self.choices(step, state, ctx)]
-        rows = tuple(tuple(buttons[i : i + 5]) for i in range(0, len(buttons), 5))
-        return ShowMessage(self.body(step, state, ctx), (*rows, *self.skip_row(ctx)), step_index=ctx.step_index)
+        return self.reask(step, state, ctx, Notice.CHOOSE_OR_TYPE_NUMBER)

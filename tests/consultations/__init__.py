@@ -1,1 +1,1 @@
-"""Tests of the application core (consultations/)."""
+"""Tests of the channel-agnostic core: consultations driven with neutral inputs, no Telegram at all."""

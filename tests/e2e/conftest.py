@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.conversation import ConversationService
 from bot.telegram import BotApplication, build_application
 from config.help_resources import HelpResources
 from config.settings import SANDBOX_TOKEN, Secrets
+from consultations.service import ConversationService
 from flows.loader import FlowLibrary, shipped_library
 from sandbox import Emulator, SandboxMessage, SandboxUser, create_sandbox_app
 from storage import repository as repo

@@ -142,15 +142,15 @@ async def test_ten_thousand_characters_are_kept_up_to_the_limit(harness: Harness
 
 async def test_ten_thousand_characters_through_the_service(harness: Harness) -> None:
     """Telegram never delivers more than 4096 characters, but our code must not depend on that."""
-    from bot.conversation import Begin, Person, Press, Said
+    from consultations.interactions import Answer, Begin, Press, Said, Sender
 
     assert harness.application is not None
     service = harness.application.bot_data["voices_service"]
-    person = Person(user_id=4242)
+    person = Sender(identity=4242)
     await service.handle(None, person, Begin(CODE))
-    await service.handle(None, person, Press(f"{CODE}.0.y"))
+    await service.handle(None, person, Press(Answer(CODE, 0, "y")))
     for index in range(1, 7):
-        await service.handle(None, person, Press(f"{CODE}.{index}.s"))
+        await service.handle(None, person, Press(Answer(CODE, index, "s")))
     outcome = await service.handle(None, person, Said("é" * 10_000))
     assert "first 2,000 characters" in outcome.replies[0].text
     assert outcome.replies[-1].text.startswith("Thank you.")

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
-from bot.conversation import language_name
+from consultations.texts import language_name
 from flows.loader import shipped_library
 from storage import repository as repo
 from storage.models import ConversationSession

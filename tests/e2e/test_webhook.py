@@ -9,10 +9,10 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlmodel import select
 
-from bot.conversation import ConversationService
 from bot.runners import SECRET_HEADER, WEBHOOK_PATH, create_webhook_app
 from bot.telegram import build_application
 from config.settings import SANDBOX_TOKEN, Secrets
+from consultations.service import ConversationService
 from flows.loader import shipped_library
 from sandbox import Emulator, create_sandbox_app
 from storage.database import Database

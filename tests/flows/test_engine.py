@@ -16,10 +16,13 @@ from flows.events import (
     ConsentDeclined,
     ConsentGiven,
     FlowCompleted,
+    Notice,
     SessionPaused,
     ShowMessage,
+    ShowNotice,
     StaleInput,
     Start,
+    Terms,
     TextInput,
     UnsupportedInput,
 )
@@ -67,7 +70,7 @@ def test_start_shows_consent_with_agree_and_not_now(engine: Engine) -> None:
     [shown] = engine.handle(state, Start())
     assert isinstance(shown, ShowMessage)
     assert shown.text == "D'accord ?"
-    assert [b.token for row in shown.buttons for b in row] == ["y", "n"]
+    assert [c.token for c in shown.choices] == ["y", "n"]
     assert state.status is Status.NEW
 
 
@@ -100,12 +103,12 @@ def test_choice_by_button_by_label_and_by_number(engine: Engine) -> None:
         assert state.state == "foods"
 
 
-def test_unmatched_text_reasks_with_the_buttons(engine: Engine) -> None:
+def test_unmatched_text_reasks_with_the_options(engine: Engine) -> None:
     state = agreed(engine)
     events = engine.handle(state, TextInput("purple"))
     assert state.state == "color" and not answers(events)
-    assert isinstance(events[0], ShowMessage) and "choose one of the buttons" in events[0].text
-    assert isinstance(events[1], ShowMessage) and events[1].buttons
+    assert events[0] == ShowNotice(Notice.CHOOSE_OR_TYPE_NUMBER)
+    assert isinstance(events[1], ShowMessage) and [c.number for c in events[1].options] == [1, 2]
 
 
 def test_multiple_choice_toggles_then_done(engine: Engine) -> None:
@@ -113,8 +116,8 @@ def test_multiple_choice_toggles_then_done(engine: Engine) -> None:
     engine.handle(state, ChoiceInput(1, "0"))
     [toggled] = engine.handle(state, ChoiceInput(2, "2"))
     assert isinstance(toggled, ShowMessage) and toggled.replace
-    labels = {b.token: b.label for row in toggled.buttons for b in row}
-    assert labels["2"] == "✅ Fish" and labels["0"] == "Rice"
+    ticked = {c.label: c.selected for c in toggled.options}
+    assert ticked == {"Rice": False, "Beans": False, "Fish": True}
     engine.handle(state, ChoiceInput(2, "0"))
     engine.handle(state, ChoiceInput(2, "2"))  # untoggle fish
     events = engine.handle(state, ChoiceInput(2, "d"))
@@ -166,7 +169,7 @@ def test_stale_button_changes_nothing(engine: Engine) -> None:
 def test_unsupported_input_explains_and_reasks(engine: Engine) -> None:
     state = agreed(engine)
     events = engine.handle(state, UnsupportedInput("sticker"))
-    assert isinstance(events[0], ShowMessage) and "only read text and buttons" in events[0].text
+    assert events[0] == ShowNotice(Notice.TEXT_AND_CHOICES_ONLY)
     assert events[1] == engine.prompt(state)
     assert state.state == "color"
 
@@ -199,3 +202,28 @@ def test_machines_are_shared_and_models_removed() -> None:
         engine.handle(state, ChoiceInput(0, "y"))
         engine.handle(state, ChoiceInput(1, "0"))
     assert engine.machine.machine.models == []
+
+
+def test_a_choice_from_the_current_question_resumes_a_paused_session(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, CommandInput(Command.PAUSE))
+    assert state.status is Status.PAUSED
+    assert engine.handle(state, ChoiceInput(0, "y")) == [StaleInput()]  # an old message: still paused
+    assert state.status is Status.PAUSED
+    [answer] = answers(engine.handle(state, ChoiceInput(1, "1")))
+    assert answer.codes == ("blue",) and state.live  # active again
+
+
+def test_consent_names_the_organisation_and_retention_just_before_its_question() -> None:
+    doc = copy.deepcopy(MINIMAL)
+    doc["steps"][0]["text"] = {"en": "About this survey.\n\nDo you agree?", "fr": "À propos.\n\nD'accord ?"}
+    engine = Engine(parse_flow(doc, "terms"))
+    [shown] = engine.handle(engine.new_session("en"), Start(), Terms(retention_days=30, organisation="CSO Lima"))
+    assert isinstance(shown, ShowMessage)
+    assert shown.text == (
+        "About this survey.\n\nThis consultation is run by CSO Lima. Your answers are kept until 30 days after "
+        "the consultation closes; then only the totals remain.\n\nDo you agree?"
+    )
+    [alone] = engine.handle(engine.new_session("en"), Start(), Terms(retention_days=1))
+    assert isinstance(alone, ShowMessage)
+    assert alone.text.startswith("About this survey.\n\nYour answers are kept until 1 day after")

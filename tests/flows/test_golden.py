@@ -15,6 +15,7 @@ from flows.engine import Engine
 from flows.events import (
     AnswerDiscarded,
     AnswerRecorded,
+    Choice,
     ChoiceInput,
     Command,
     CommandInput,
@@ -26,6 +27,7 @@ from flows.events import (
     Input,
     SessionPaused,
     ShowMessage,
+    ShowNotice,
     StaleInput,
     Start,
     TextInput,
@@ -85,14 +87,24 @@ def to_input(spec: str) -> Input:
     raise ValueError(f"unknown input {spec!r}")
 
 
+def describe_choice(choice: Choice) -> str:
+    """`label=token`, then `#n` when it may be typed as a number, and `✓` when ticked."""
+    number = f" #{choice.number}" if choice.number is not None else ""
+    return f"{choice.label}={choice.token}{number}{' ✓' if choice.selected else ''}"
+
+
 def describe(event: Event) -> Any:
     if isinstance(event, ShowMessage):
         shown: dict[str, Any] = {"show": event.text}
-        if event.buttons:
-            shown["buttons"] = [" | ".join(f"{b.label}={b.token}" for b in row) for row in event.buttons]
+        if event.options:
+            shown["options"] = " | ".join(describe_choice(c) for c in event.options)
+        if event.controls:
+            shown["controls"] = [" | ".join(describe_choice(c) for c in group) for group in event.controls]
         if event.replace:
             shown["replace"] = True
         return shown
+    if isinstance(event, ShowNotice):
+        return {"notice": str(event.notice)}
     if isinstance(event, AnswerRecorded):
         if event.skipped:
             return {"skipped": event.question_id}

@@ -138,3 +138,15 @@ def test_required_is_refused_in_survivor_flows() -> None:
     doc["steps"][2]["required"] = True
     with pytest.raises(FlowError, match="step 'color': `required` is not allowed in a survivor flow"):
         parse_flow(doc, "x.yaml")
+
+
+def test_every_choice_of_a_step_can_be_carried_back() -> None:
+    """A choice comes back as (step index, token); a token has at most MAX_TOKEN_LENGTH characters, so a step
+    offers at most 10,000 options (the channels' button data is sized for that: see bot/callback_data.py)."""
+    doc = copy.deepcopy(MINIMAL)
+    options = [{"code": f"o{i}", "label": {"en": f"O{i}", "fr": f"O{i}"}} for i in range(10_000)]
+    doc["steps"][1]["options"] = options
+    assert len(parse_flow(copy.deepcopy(doc), "x.yaml").steps[1].options) == 10_000
+    doc["steps"][1]["options"] = [*options, {"code": "one_more", "label": {"en": "More", "fr": "Plus"}}]
+    with pytest.raises(FlowError, match="step 'color': 10001 options are too many to offer"):
+        parse_flow(doc, "x.yaml")

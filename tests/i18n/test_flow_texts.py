@@ -1,5 +1,6 @@
 """Shipped flows in every language: every text present, the catalogs agree with the YAML, and every message and
-button, rendered by the engine, fits Telegram (4096 characters, 64 bytes of callback data, short labels)."""
+button, described by the engine and rendered by the Telegram adapter, fits Telegram (4096 characters, 64 bytes of
+callback data, short labels)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.callback_data import MAX_BYTES, MAX_CODE_LENGTH
+from bot.keyboard import CHECK, LONG_LABEL, render
 from config.i18n import t
+from consultations.service import replies
 from flows.engine import Engine
 from flows.events import ShowMessage
-from flows.loader import MAX_CALLBACK_BYTES, MAX_MESSAGE_LENGTH, MAX_SCOPE_LENGTH, load_flow
+from flows.loader import MAX_MESSAGE_LENGTH, load_flow
 from flows.schema import FlowDefinition
 from flows.session import SessionState, Status
 from flows.steps import REGISTRY
-from flows.steps.base import EXIT, PAGE_SIZE
-from flows.steps.multiple_choice import CHECK
+from flows.steps.base import PAGE_SIZE
 from flows.translation import (
     FLOW_LOCALES_DIR,
     MAX_BUTTON_LABEL,
@@ -29,8 +32,8 @@ from flows.translation import (
 )
 from tests.i18n import BIDI_CONTROLS, BUTTON_MSGIDS, SHIPPED_FLOWS, SHIPPED_LANGUAGES
 
-CODE = "X" * MAX_SCOPE_LENGTH
-"""The longest consultation code: callback data is f"{code}.{step_index}.{token}" (bot/conversation.py)."""
+CODE = "X" * MAX_CODE_LENGTH
+"""The longest consultation or invite code a button can name (bot/callback_data.py)."""
 
 
 def flow_id(path: Path) -> str:
@@ -82,13 +85,13 @@ def test_rendered_messages_and_buttons_fit_telegram(flow: FlowDefinition) -> Non
     for language, step_id, message in prompts(flow):
         count += 1
         where = f"{flow.id} {language} {step_id}"
-        if len(message.text) > MAX_MESSAGE_LENGTH:
-            problems.append(f"{where}: message of {len(message.text)} characters")
-        exit_row = (t(language, "Exit and clear chat"), EXIT)
-        for label, token in [(b.label, b.token) for row in message.buttons for b in row] + [exit_row]:
-            data = f"{CODE}.{message.step_index}.{token}"
-            if len(data.encode()) > MAX_CALLBACK_BYTES:
-                problems.append(f"{where}: callback data {data!r} over {MAX_CALLBACK_BYTES} bytes")
+        [reply] = replies([message], CODE, language)
+        shown = render(reply)  # raises if a button's data would not fit or not decode back
+        if len(shown.text) > MAX_MESSAGE_LENGTH:
+            problems.append(f"{where}: message of {len(shown.text)} characters")
+        for label, data in [button for row in shown.keyboard for button in row]:
+            if len(data.encode()) > MAX_BYTES:
+                problems.append(f"{where}: callback data {data!r} over {MAX_BYTES} bytes")
             if not label.strip() or len(label) > MAX_BUTTON_LABEL:
                 problems.append(f"{where}: button label {label!r} is empty or over {MAX_BUTTON_LABEL} characters")
             if BIDI_CONTROLS.search(label):
@@ -116,9 +119,7 @@ def test_interface_buttons_are_short(language: str) -> None:
     assert not [label for label in labels.values() if BIDI_CONTROLS.search(label)]
 
 
-def test_max_button_label_is_the_engines_limit() -> None:
-    from flows.steps.base import LONG_LABEL
-
+def test_max_button_label_is_the_telegram_adapters_limit() -> None:
     assert MAX_BUTTON_LABEL == LONG_LABEL == 40
 
 

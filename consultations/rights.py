@@ -1,4 +1,4 @@
-"""The participant's safeguards in the chat: safe exit, erasure (/delete), access (/mydata), results opt-in.
+"""The participant's safeguards: the safe exit's message ids, erasure (/delete), access (/mydata), results opt-in.
 
 Each function runs inside the caller's locked transaction and returns what the adapter should do.
 """
@@ -9,82 +9,72 @@ from datetime import date
 
 from babel import UnknownLocaleError
 from babel.dates import format_date
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.interactions import Outcome, Person, Reply
 from config.errors import FlowError
 from config.i18n import t
+from consultations.interactions import ConfirmDelete, Option, Outcome, Reply
 from flows.engine import engine_for
 from flows.loader import FlowLibrary
 from flows.schema import FlowDefinition
-from flows.session import Status
 from storage import privacy_ops
-from storage import repository as repo
-from storage.models import Consultation, ConversationSession, Participant
+from storage.database import DbSession
 from storage.privacy import KeyRing
 
-DELETE_YES, DELETE_NO = "del:y", "del:n"
-RESULTS_PREFIX = "res:"
 EXIT_MARGIN = 30
 """Message ids before the first one we know of that the safe exit also deletes (the /start message, a consent
 shown before any row existed). In a private chat ids are sequential, so the range covers the conversation."""
 EXIT_MAX = 3000
 """At most this many ids per safe exit (30 deleteMessages calls of 100)."""
 MESSAGE_LIMIT = 3900
+"""/mydata is split into messages of at most this many characters (every channel takes that much)."""
 
 
-async def safe_exit(
-    s: AsyncSession, participant: Participant | None, person: Person, row: ConversationSession | None
-) -> Outcome:
-    """Delete every message of the chat the bot still may (younger than 48 h), both sides; end the session;
-    forget the message ids. Nothing is sent afterwards: the chat is left empty."""
-    known = await privacy_ops.recent_message_ids(s, participant.id) if participant and participant.id else []
-    if person.message_id is not None:
-        known.append(person.message_id)
+async def exit_ids(s: DbSession, participant_id: int | None, message_id: int | None) -> list[int]:
+    """The message ids the safe exit deletes, newest first: every one kept for the participant, the one of this
+    input, and the range around them (ids in a private chat are sequential). The kept ids are then forgotten."""
+    known = await privacy_ops.recent_message_ids(s, participant_id) if participant_id is not None else []
+    if message_id is not None:
+        known.append(message_id)
     if not known:
-        return Outcome()
+        return []
     high = max(known) + 3
     low = max(1, min(known) - EXIT_MARGIN, high - EXIT_MAX)
-    ids = sorted({i for i in known if i >= low} | set(range(low, high + 1)), reverse=True)
-    if participant is not None and participant.id is not None:
-        await privacy_ops.forget_message_ids(s, participant.id)
-    if row is not None and row.status in (Status.ACTIVE, Status.PAUSED):
-        row.status = Status.STOPPED
-        await repo.save_session(s, row)
-    return Outcome(delete_ids=ids)
+    if participant_id is not None:
+        await privacy_ops.forget_message_ids(s, participant_id)
+    return sorted({i for i in known if i >= low} | set(range(low, high + 1)), reverse=True)
 
 
 def delete_prompt(language: str, has_data: bool) -> Outcome:
     if not has_data:
-        return Outcome([Reply(t(language, "Nothing is stored about you."))])
+        return Outcome([Reply(t(language, "Nothing is stored about you."), language)])
     text = t(
         language,
         "Do you want to delete everything you gave? Your answers, your place and your consent record will be "
         "erased. Totals already published stay, because they do not contain anything about you alone.",
     )
-    keyboard = (
-        ((t(language, "Yes, delete everything"), DELETE_YES),),
-        ((t(language, "No, keep my answers"), DELETE_NO),),
+    options = (
+        Option(t(language, "Yes, delete everything"), ConfirmDelete(erase=True)),
+        Option(t(language, "No, keep my answers"), ConfirmDelete(erase=False)),
     )
-    return Outcome([Reply(text, keyboard)])
+    return Outcome([Reply(text, language, options=options)])
 
 
-async def delete_everything(s: AsyncSession, pseudonym: str, language: str) -> Outcome:
+async def delete_everything(s: DbSession, pseudonym: str, language: str) -> Outcome:
     report = await privacy_ops.erase_participant(s, pseudonym)
     if not report.found:
-        return Outcome([Reply(t(language, "Nothing is stored about you."))])
+        return Outcome([Reply(t(language, "Nothing is stored about you."), language)])
     text = t(
         language,
         "Done. Everything you gave has been deleted. If you open the link again, you will start afresh.",
     )
-    return Outcome([Reply(text)])
+    return Outcome([Reply(text, language)])
 
 
-async def my_data(s: AsyncSession, pseudonym: str, keys: KeyRing, library: FlowLibrary, language: str) -> Outcome:
+async def my_data(s: DbSession, pseudonym: str, keys: KeyRing, library: FlowLibrary, language: str) -> Outcome:
     """The access right: everything stored about the person, answers decrypted, in their language."""
     data = await privacy_ops.participant_data(s, pseudonym, keys)
     if data is None:
-        return Outcome([Reply(t(language, "Nothing is stored about you."))])
+        return Outcome([Reply(t(language, "Nothing is stored about you."), language)])
     lines = [
         t(language, "What is stored about you:"),
         t(language, "• A code made from your Telegram account (not your name, username, number or id)."),
@@ -96,7 +86,7 @@ async def my_data(s: AsyncSession, pseudonym: str, keys: KeyRing, library: FlowL
         ),
     ]
     for taken in data.consultations:
-        flow = await _flow_of(s, library, taken.code)
+        flow = _flow_of(library, taken.flow_id, taken.flow_version)
         lines += [
             "",
             f"【{taken.title}】",
@@ -127,18 +117,19 @@ async def my_data(s: AsyncSession, pseudonym: str, keys: KeyRing, library: FlowL
                 given = ", ".join(labels.get(code, code) for code in answer.codes)
             lines.append(f"— {question.splitlines()[0]}\n   {given}")
     lines += ["", t(language, "/delete erases all of this.")]
-    return Outcome([Reply(chunk) for chunk in _chunks(lines)])
+    return Outcome([Reply(chunk, language) for chunk in _chunks(lines)])
 
 
-async def _flow_of(s: AsyncSession, library: FlowLibrary, code: str) -> FlowDefinition | None:
-    """The flow a consultation runs, for question texts and option labels (None if no longer available)."""
-    consultation = await repo.consultation_by_code(s, code)
-    if consultation is None:
-        return None
+def _flow_of(library: FlowLibrary, flow_id: str, version: int) -> FlowDefinition | None:
+    """The flow a person answered, for question texts and option labels (the latest version if theirs is no
+    longer available; None if the flow is gone)."""
     try:
-        return library.get(consultation.flow_id, consultation.flow_version)
+        return library.get(flow_id, version)
     except FlowError:
-        return None
+        try:
+            return library.latest(flow_id)
+        except FlowError:
+            return None
 
 
 def _date(value: date | None, language: str) -> str:
@@ -163,7 +154,7 @@ def _status(language: str, status: str) -> str:
 
 
 def _chunks(lines: list[str]) -> list[str]:
-    """Join lines into messages that fit Telegram's limit, never splitting a line."""
+    """Join lines into messages that fit the limit, never splitting a line."""
     chunks: list[str] = []
     current = ""
     for line in lines:
@@ -184,21 +175,15 @@ def _chunks(lines: list[str]) -> list[str]:
     return chunks
 
 
-async def opt_in(
-    s: AsyncSession,
-    participant: Participant | None,
-    consultation: Consultation | None,
-    person: Person,
-    keys: KeyRing,
-    language: str,
-) -> Outcome:
-    """Remember (encrypted, apart from the answers) where to send one results message; the only message the
+async def opt_in(s: DbSession, participant_id: int, consultation_id: int, identity: int, keys: KeyRing) -> None:
+    """Remember (encrypted, apart from the answers) where to send one results message: the only message the
     bot will ever send first."""
-    if participant is None or participant.id is None or consultation is None or consultation.id is None:
-        return Outcome(callback_note=t(language, "This button belongs to an earlier question."))
-    await privacy_ops.opt_in_results(s, participant.id, consultation.id, person.user_id, keys)
+    await privacy_ops.opt_in_results(s, participant_id, consultation_id, identity, keys)
+
+
+def opted_in(language: str) -> Outcome:
     text = t(
         language,
         "Thank you. You will get one message when the results are published, and nothing else. /delete removes this.",
     )
-    return Outcome([Reply(text)])
+    return Outcome([Reply(text, language)])

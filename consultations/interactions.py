@@ -1,0 +1,243 @@
+"""What a channel adapter hands the core, and what it gets back: plain, serialisable data, no channel objects.
+
+In: who sent it (`Sender`) and what they did (`Incoming`). A choice comes back as the neutral `Action` the core put
+on it; the adapter encodes actions into its own button data and decodes them back (bot/callback_data.py).
+Out: an `Outcome`: replies (text or a notice the channel words itself, options and controls that carry actions),
+messages to delete (the safe exit), a note for a pressed choice. The chat to answer stays with the adapter.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from config.errors import VoicesError
+from flows.events import Command, Notice
+
+# ---- actions: what a choice does when it is made ----
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A choice of a flow step. `scope` names the consultation: its code, or (on the consent message, before
+    the person has a session) the invite code they came with. `step` is the step's index, `token` the choice's."""
+
+    scope: str
+    step: int
+    token: str
+
+
+@dataclass(frozen=True)
+class ChooseLanguage:
+    """Use `language`; `scope` names the consultation whose languages were offered ("" for none)."""
+
+    language: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class PickLanguage:
+    """Show the languages of the consultation named by `scope` ("" for every language there is)."""
+
+    scope: str
+
+
+@dataclass(frozen=True)
+class ConfirmDelete:
+    """The answer to "delete everything you gave?"."""
+
+    erase: bool
+
+
+@dataclass(frozen=True)
+class ResultsOptIn:
+    """ "Tell me when the results are out" for the consultation with this code."""
+
+    code: str
+
+
+Action = Answer | ChooseLanguage | PickLanguage | ConfirmDelete | ResultsOptIn
+ACTIONS: dict[str, type[Action]] = {
+    "answer": Answer,
+    "language": ChooseLanguage,
+    "languages": PickLanguage,
+    "delete": ConfirmDelete,
+    "results": ResultsOptIn,
+}
+"""Every action type by a stable name (serialised outcomes say which one an option carries)."""
+
+# ---- in ----
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent an input, as the channel knows them.
+
+    `identity` (the channel's user id) only derives the pseudonym, and is stored (encrypted, apart from any
+    answer) when the person asks to hear about the results: in a private Telegram chat it is where to write.
+    `message_id` is the input's message, or the message a choice was made on, kept for the safe exit."""
+
+    identity: int = field(repr=False)
+    language_code: str | None = None
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Begin:
+    """`/start` with the invite code from the deep link, if any (also `/resume`, without a code)."""
+
+    code: str | None
+
+
+@dataclass(frozen=True)
+class Press:
+    """A choice made. `action` is None when the channel could not read it (an old or foreign button)."""
+
+    action: Action | None
+
+
+@dataclass(frozen=True)
+class Said:
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Do:
+    command: Command
+
+
+@dataclass(frozen=True)
+class Other:
+    """Something that is not text or a choice (a sticker, a photo, an unknown command); `kind` names it."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class AskHelp:
+    """`/help`: what this is, the commands, where to get support."""
+
+
+@dataclass(frozen=True)
+class AskLanguage:
+    """`/language`: show the languages this person can use."""
+
+
+@dataclass(frozen=True)
+class AskPrivacy:
+    """`/privacy`: what is stored, where, for how long, who sees it."""
+
+
+@dataclass(frozen=True)
+class Exit:
+    """`/exit`: the safe exit: delete the chat, end the session."""
+
+
+@dataclass(frozen=True)
+class AskDelete:
+    """`/delete`: erase everything the person gave (after a confirmation)."""
+
+
+@dataclass(frozen=True)
+class AskMyData:
+    """`/mydata`: show what is stored about the person (the access right)."""
+
+
+Incoming = Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy | Exit | AskDelete | AskMyData
+
+# ---- out ----
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice offered on a reply: its label, the action it triggers, the number the person may type instead
+    (when set), and whether it is already ticked (multiple choice)."""
+
+    label: str
+    action: Action
+    number: int | None = None
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show. Its words are `text`, or, when `notice` is set, the channel's own words for it (in
+    `language`). `options` are the answers offered, in order; `controls` are groups of controls that belong
+    together (pages, done and skip, the exit, the language...), in order. `replace`: update the message the
+    choice was made on instead of sending a new one. How options become buttons is the channel's business."""
+
+    text: str = ""
+    language: str = "en"
+    notice: Notice | None = None
+    options: tuple[Option, ...] = ()
+    controls: tuple[tuple[Option, ...], ...] = ()
+    replace: bool = False
+
+    @property
+    def choices(self) -> tuple[Option, ...]:
+        """Every option and control, in order."""
+        return (*self.options, *(option for group in self.controls for option in group))
+
+
+@dataclass
+class Outcome:
+    """What the adapter does for one input: delete `delete_ids` (the safe exit), then send `replies` in order;
+    `note` is shown on the choice that was made (e.g. an earlier question's); `language` is the person's, for
+    the adapter's own words. `duplicate`: the input was already handled (a redelivered update): do nothing."""
+
+    replies: list[Reply] = field(default_factory=list)
+    note: Notice | None = None
+    language: str = "en"
+    duplicate: bool = False
+    delete_ids: list[int] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """The outcome as JSON (e.g. to keep it until it is sent)."""
+        data = asdict(self)
+        for reply, kept in zip(self.replies, data["replies"], strict=True):
+            for option, stored in zip(reply.choices, _stored_options(kept), strict=True):
+                stored["action"] = {"kind": _kind(option.action), **asdict(option.action)}
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        data = json.loads(text)
+        return cls(
+            replies=[_reply(r) for r in data["replies"]],
+            note=Notice(data["note"]) if data["note"] else None,
+            language=data["language"],
+            duplicate=data["duplicate"],
+            delete_ids=[int(i) for i in data["delete_ids"]],
+        )
+
+
+class OutcomeError(VoicesError):
+    """A serialised outcome that cannot be read back (a bug, or a foreign value)."""
+
+
+def _kind(action: Action) -> str:
+    return next(name for name, kind in ACTIONS.items() if isinstance(action, kind))
+
+
+def _stored_options(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*reply["options"], *(option for group in reply["controls"] for option in group)]
+
+
+def _option(data: dict[str, Any]) -> Option:
+    fields = dict(data["action"])
+    kind = ACTIONS.get(fields.pop("kind"))
+    if kind is None:
+        raise OutcomeError(f"unknown action in a stored outcome: {data['action']!r}")
+    return Option(data["label"], kind(**fields), data["number"], data["selected"])
+
+
+def _reply(data: dict[str, Any]) -> Reply:
+    return Reply(
+        text=data["text"],
+        language=data["language"],
+        notice=Notice(data["notice"]) if data["notice"] else None,
+        options=tuple(_option(o) for o in data["options"]),
+        controls=tuple(tuple(_option(o) for o in group) for group in data["controls"]),
+        replace=data["replace"],
+    )

@@ -1,0 +1,489 @@
+"""One participant's input → engine step → stored state and answers → replies, in one locked transaction.
+
+The service is what every channel adapter calls: it takes neutral inputs (consultations.interactions) and
+returns an Outcome. It loads what an update needs once (storage.conversations.load_turn), lets the engine
+decide every change of the session (flows), and writes through storage functions only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from config.errors import StorageError
+from config.help_resources import HelpResources
+from config.i18n import available_languages, negotiate, t
+from config.settings import Secrets
+from consultations import rights, texts
+from consultations.interactions import (
+    Action,
+    Answer,
+    AskDelete,
+    AskHelp,
+    AskLanguage,
+    AskMyData,
+    AskPrivacy,
+    Begin,
+    ChooseLanguage,
+    ConfirmDelete,
+    Do,
+    Exit,
+    Incoming,
+    Option,
+    Other,
+    Outcome,
+    PickLanguage,
+    Press,
+    Reply,
+    ResultsOptIn,
+    Said,
+    Sender,
+)
+from flows.engine import Engine, engine_for
+from flows.events import (
+    AnswerDiscarded,
+    AnswerRecorded,
+    Choice,
+    ChoiceInput,
+    CommandInput,
+    ConsentGiven,
+    Event,
+    ExitRequested,
+    FlowCompleted,
+    Input,
+    Notice,
+    ShowMessage,
+    ShowNotice,
+    StaleInput,
+    Start,
+    Terms,
+    TextInput,
+    Timeout,
+    Underage,
+    UnsupportedInput,
+)
+from flows.loader import FlowLibrary
+from flows.session import SessionState, Status
+from flows.steps.base import EXIT
+from storage import conversations, invites, privacy_ops
+from storage import repository as repo
+from storage.database import Database, DbSession
+from storage.models import Consultation, ConversationSession, Invite, Participant
+from storage.privacy import KeyRing, answer_context, pseudonym, redact
+
+
+class ConversationService:
+    """The application core a channel adapter calls for each input of a participant."""
+
+    def __init__(
+        self,
+        database: Database,
+        library: FlowLibrary,
+        secrets: Secrets,
+        *,
+        default_language: str = "en",
+        max_text_length: int = 2000,
+        idle_hours: int = 72,
+        help_resources: HelpResources | None = None,
+    ) -> None:
+        self.db = database
+        self.library = library
+        self.pepper = secrets.pepper
+        self.keys = KeyRing(secrets.keys)
+        self.default_language = default_language
+        self.max_text_length = max_text_length
+        self.idle_hours = idle_hours
+        self.help_resources = help_resources or HelpResources()
+
+    async def handle(self, update_id: int | None, sender: Sender, incoming: Incoming) -> Outcome:
+        """One input in one transaction, under the participant's lock. `update_id` (the channel's id of the
+        input, when it has one) is claimed first: an input delivered twice is handled once."""
+        key = pseudonym(self.pepper, sender.identity)
+        async with self.db.transaction(lock_key=key) as session:
+            if update_id is not None and not await repo.claim_update(session, update_id):
+                return Outcome(duplicate=True)
+            return await Turn(self, session, key, sender).run(incoming)
+
+    async def remember_sent(self, sender: Sender, message_ids: list[int]) -> None:
+        """Keep the ids of messages just sent to a participant (ids only, at most 48 h) for the safe exit."""
+        if not message_ids:
+            return
+        key = pseudonym(self.pepper, sender.identity)
+        async with self.db.transaction(lock_key=key) as session:
+            await conversations.remember_messages(session, key, message_ids, from_bot=True)
+
+
+class Turn:
+    """The work of one input inside its transaction. What it works on is loaded once (`load`): the participant,
+    a session and its consultation."""
+
+    def __init__(self, service: ConversationService, session: DbSession, key: str, sender: Sender) -> None:
+        self.service = service
+        self.s = session
+        self.key = key
+        self.sender = sender
+        self.participant: Participant | None = None
+        self.row: ConversationSession | None = None
+        self.consultation: Consultation | None = None
+
+    async def load(self, consultation_code: str | None = None) -> None:
+        """The participant with their current session, or (given a code) with their session in that
+        consultation; one statement."""
+        found = await conversations.load_turn(self.s, self.key, consultation_code)
+        self.participant, self.row, self.consultation = found.participant, found.session, found.consultation
+
+    async def named(self, scope: str) -> Invite | None:
+        """Load for the consultation a choice names (`scope`): by its own code, with the person's session in it
+        (one statement, the common case). Without a session there, `scope` may be the invite code the consent
+        message was shown for: then the consultation is looked up by invite, and the live invite returned."""
+        await self.load(scope)
+        if self.row is not None:
+            return None
+        found = await invites.consultation_for_invite(self.s, scope)
+        if found is None:
+            return None
+        consultation, invite = found
+        if self.consultation is None or self.consultation.id != consultation.id:
+            self.consultation = consultation
+            participant_id = self.participant.id if self.participant else None
+            if participant_id is not None and consultation.id is not None:
+                self.row = await repo.session_for(self.s, participant_id, consultation.id)
+        return invite
+
+    @property
+    def language(self) -> str:
+        """The language to answer in: the session's, else the one the participant chose, else their app's."""
+        if self.row is not None:
+            return self.row.language
+        if self.participant is not None and self.participant.language:
+            return self.participant.language
+        return negotiate(self.sender.language_code, available_languages(), self.service.default_language)
+
+    async def run(self, incoming: Incoming) -> Outcome:
+        outcome = await self.dispatch(incoming)
+        participant_id = self.participant.id if self.participant is not None else None
+        if self.sender.message_id is not None and not outcome.delete_ids and participant_id is not None:
+            # the person's own message (or the one they chose on): its id only, at most 48 h, for the safe exit
+            await privacy_ops.record_sent_message(
+                self.s, participant_id, self.sender.message_id, from_bot=isinstance(incoming, Press)
+            )
+        outcome.language = self.language
+        return outcome
+
+    async def dispatch(self, incoming: Incoming) -> Outcome:
+        if isinstance(incoming, Begin):
+            return await self.begin(incoming.code)
+        if isinstance(incoming, Press):
+            return await self.press(incoming.action)
+        await self.load()
+        if isinstance(incoming, AskHelp):
+            return self.help()
+        if isinstance(incoming, AskLanguage):
+            return self.language_picker(self.consultation.code if self.consultation else "")
+        if isinstance(incoming, AskPrivacy):
+            return Outcome([texts.privacy_notice(self.language, self.consultation)])
+        if isinstance(incoming, Exit):
+            return await self.safe_exit()
+        if isinstance(incoming, AskDelete):
+            return rights.delete_prompt(self.language, has_data=self.participant is not None)
+        if isinstance(incoming, AskMyData):
+            return await rights.my_data(self.s, self.key, self.service.keys, self.service.library, self.language)
+        row = self.row
+        if row is not None and row.status == Status.ACTIVE and self.idle(row):
+            return await self.step(Timeout(self.service.idle_hours))
+        if row is None or row.status != Status.ACTIVE:
+            return self.nothing_in_progress(paused=row is not None, unreadable=isinstance(incoming, Other))
+        return await self.step(engine_input(incoming))
+
+    # ---- the cases ----
+
+    async def begin(self, code: str | None) -> Outcome:
+        if code is None:
+            await self.load()
+            if self.row is None:
+                return Outcome([texts.welcome(self.language)])
+            return await self.step(Start())
+        found = await invites.consultation_for_invite(self.s, code)
+        if found is None or found[0].status != "open":
+            await self.load()
+            return Outcome([texts.invalid_invite(self.language)])
+        consultation, invite = found
+        await self.load(consultation.code)
+        if self.row is not None:
+            return await self.step(Start())
+        return self.consent(consultation, invite.code, self.choose_language(consultation))
+
+    def consent(self, consultation: Consultation, scope: str, language: str) -> Outcome:
+        """The consent message (nothing is stored before the person agrees), naming who runs the consultation
+        and how long answers are kept, and, where the consultation offers several languages, a way to change."""
+        engine = self.engine(consultation)
+        state = engine.new_session(language)
+        replies = self.replies(engine.handle(state, Start(), terms(consultation)), scope, state.language)
+        if len(consultation.language_list) > 1 and replies:
+            change = (Option(f"🌐 {texts.language_name(state.language)}", PickLanguage(scope)),)
+            replies[-1] = with_controls(replies[-1], change)
+        return Outcome(replies)
+
+    async def press(self, action: Action | None) -> Outcome:
+        if action is None:
+            await self.load()
+            return stale()
+        if isinstance(action, ChooseLanguage):
+            return await self.choose(action.language, action.scope)
+        if isinstance(action, PickLanguage):
+            if action.scope:
+                await self.named(action.scope)
+            else:
+                await self.load()
+            return self.language_picker(action.scope)
+        if isinstance(action, ConfirmDelete):
+            await self.load()
+            if not action.erase:
+                return Outcome([Reply(t(self.language, "Nothing was deleted."), self.language)])
+            outcome = await rights.delete_everything(self.s, self.key, self.language)
+            self.participant = self.row = None
+            return outcome
+        if isinstance(action, ResultsOptIn):
+            return await self.opt_in(action.code)
+        return await self.answer(action)
+
+    async def answer(self, action: Answer) -> Outcome:
+        """A choice of a flow step: the session goes on; without a session, only the consent can be answered,
+        and nothing is stored unless the person agrees."""
+        invite = await self.named(action.scope)
+        consultation, row = self.consultation, self.row
+        choice = ChoiceInput(action.step, action.token)
+        if consultation is None:
+            return stale()
+        if row is not None:
+            if row.status == Status.ACTIVE and self.idle(row):
+                return await self.step(Timeout(self.service.idle_hours))
+            return await self.step(choice)
+        if consultation.status != "open" or invite is None:
+            return stale()
+        engine = self.engine(consultation)
+        state = engine.new_session(self.choose_language(consultation))
+        events = engine.handle(state, choice, terms(consultation))
+        if any(isinstance(e, StaleInput) for e in events):
+            return stale()
+        if any(isinstance(e, ExitRequested) for e in events):
+            return await self.safe_exit()
+        if not any(isinstance(e, ConsentGiven) for e in events):
+            return Outcome(self.replies(events, action.scope, state.language))
+        if self.participant is None:
+            self.participant = await conversations.create_participant(self.s, self.key, state.language)
+        self.row = await conversations.start_session(
+            self.s,
+            participant=self.participant,
+            consultation=consultation,
+            invite_id=invite.id,
+            state=state.state,
+            status=state.status,
+            language=state.language,
+            context=state.to_json(),
+        )
+        await self.persist(self.row, consultation, events)
+        return Outcome(self.replies(events, consultation.code, state.language))
+
+    async def step(self, given: Input) -> Outcome:
+        """Step the loaded session with one input, store what the engine decided, and reply."""
+        row, consultation = self.row, self.consultation
+        if row is None or consultation is None or consultation.id != row.consultation_id:
+            raise RuntimeError("step() needs a loaded session and its consultation")  # a bug in this module
+        leaving = isinstance(given, ChoiceInput) and given.token == EXIT
+        if consultation.status != "open" and not leaving:
+            return Outcome([texts.consultation_closed(row.language)])
+        engine = self.engine(consultation, row)
+        state = SessionState.from_row(row.state, row.language, row.status, row.context)
+        events = engine.handle(state, given, terms(consultation))
+        if any(isinstance(e, StaleInput) for e in events):
+            return stale()
+        if any(isinstance(e, ExitRequested) for e in events):
+            return await self.safe_exit()
+        if any(isinstance(e, Underage) for e in events):
+            # Under 18: nothing they gave is kept (ILO-IPEC); they get help resources only.
+            await privacy_ops.erase_participant(self.s, self.key)
+            self.participant = self.row = None
+            replies = self.replies(events, consultation.code, state.language)
+            return Outcome([*replies, texts.help_resources(self.service.help_resources, consultation, state.language)])
+        await self.persist(row, consultation, events, state)
+        replies = self.replies(events, consultation.code, state.language)
+        if any(isinstance(e, FlowCompleted) for e in events) and replies:
+            results = Option(t(state.language, "Tell me when the results are out"), ResultsOptIn(consultation.code))
+            replies[-1] = with_controls(replies[-1], (results,))
+        return Outcome(replies)
+
+    def language_picker(self, scope: str) -> Outcome:
+        """The languages of the consultation named (or being answered), else every language there is."""
+        offered = self.consultation.language_list if self.consultation else available_languages()
+        options = tuple(Option(texts.language_name(x), ChooseLanguage(x, scope)) for x in offered)
+        return Outcome([Reply(t(self.language, "Choose your language:"), self.language, options=options)])
+
+    async def choose(self, language: str, scope: str) -> Outcome:
+        """A language was chosen: remembered for the participant (pseudonym only), and the current question
+        (or the consent message) shown again in it, with no answer lost."""
+        invite = await self.named(scope) if scope else None
+        named = self.consultation if scope else None
+        if named is None:
+            await self.load()  # no consultation named: the current session's
+        offered = named.language_list if named is not None else available_languages()
+        if language not in offered:
+            return stale()
+        if self.participant is not None:
+            await conversations.set_participant_language(self.s, self.participant, language)
+        row, consultation = self.row, self.consultation
+        if row is not None and consultation is not None and row.status not in (Status.COMPLETED, Status.DECLINED):
+            if language in consultation.language_list:
+                await conversations.set_session_language(self.s, row, language)
+            state = SessionState.from_row(row.state, row.language, row.status, row.context)
+            prompt = self.engine(consultation, row).prompt(state)
+            return Outcome(self.replies([prompt], consultation.code, state.language))
+        if named is not None and row is None:
+            return self.consent(named, invite.code if invite else named.code, language)
+        return Outcome([Reply(t(language, "Language changed."), language)])
+
+    async def opt_in(self, code: str) -> Outcome:
+        await self.load(code)
+        participant, consultation = self.participant, self.consultation
+        if participant is None or participant.id is None or consultation is None or consultation.id is None:
+            return stale()
+        await rights.opt_in(self.s, participant.id, consultation.id, self.sender.identity, self.service.keys)
+        return rights.opted_in(self.language)
+
+    async def safe_exit(self) -> Outcome:
+        """Delete every message of the chat the channel still may (Telegram: younger than 48 h), both sides; end
+        the session for now; forget the message ids. Nothing is sent afterwards: the chat is left empty."""
+        participant_id = self.participant.id if self.participant is not None else None
+        ids = await rights.exit_ids(self.s, participant_id, self.sender.message_id)
+        if not ids:
+            return Outcome()
+        if self.row is not None:
+            state = SessionState.from_row(self.row.state, self.row.language, self.row.status, self.row.context)
+            state.leave()
+            if state.status != self.row.status:
+                await self.save(self.row, state)
+        return Outcome(delete_ids=ids)
+
+    def help(self) -> Outcome:
+        lang = self.language
+        return Outcome(
+            [texts.help_text(lang), texts.help_resources(self.service.help_resources, self.consultation, lang)]
+        )
+
+    def nothing_in_progress(self, *, paused: bool, unreadable: bool) -> Outcome:
+        lang = self.language
+        replies = [Reply(language=lang, notice=Notice.TEXT_AND_CHOICES_ONLY)] if unreadable else []
+        replies.append(texts.paused(lang) if paused else texts.welcome(lang))
+        return Outcome(replies)
+
+    # ---- helpers ----
+
+    def idle(self, row: ConversationSession) -> bool:
+        updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+        return repo.now() - updated > timedelta(hours=self.service.idle_hours)
+
+    def engine(self, consultation: Consultation, row: ConversationSession | None = None) -> Engine:
+        """The engine of the session's flow version, or (before a session exists) the consultation's."""
+        flow_id, version = (row.flow_id, row.flow_version) if row else (consultation.flow_id, consultation.flow_version)
+        return engine_for(self.service.library.get(flow_id, version), self.service.max_text_length)
+
+    def choose_language(self, consultation: Consultation) -> str:
+        offered = consultation.language_list
+        if self.participant is not None and self.participant.language in offered:
+            return self.participant.language
+        return negotiate(self.sender.language_code, offered, consultation.default_language)
+
+    async def persist(
+        self,
+        row: ConversationSession,
+        consultation: Consultation,
+        events: list[Event],
+        state: SessionState | None = None,
+    ) -> None:
+        """Store what the engine decided: consent records, answers (free text redacted, then encrypted), answers
+        that no longer apply removed, and (`state`) where the session now is."""
+        if consultation.id is None or row.id is None:
+            raise RuntimeError("persist() needs saved rows")  # a bug in this module
+        discarded: list[str] = []
+        for event in events:
+            if isinstance(event, ConsentGiven):
+                await repo.record_consent(self.s, row.participant_id, consultation.id, event.version)
+            elif isinstance(event, AnswerRecorded):
+                await repo.upsert_answer(self.s, row, self.answer_value(consultation, row, event))
+            elif isinstance(event, AnswerDiscarded):
+                discarded.append(event.question_id)
+        await repo.delete_answers(self.s, row.id, discarded)
+        if state is not None:
+            await self.save(row, state)
+
+    async def save(self, row: ConversationSession, state: SessionState) -> None:
+        await conversations.save_state(
+            self.s, row, state=state.state, status=state.status, language=state.language, context=state.to_json()
+        )
+
+    def answer_value(
+        self, consultation: Consultation, row: ConversationSession, event: AnswerRecorded
+    ) -> repo.AnswerValue:
+        """Codes as they are; free text redacted, then encrypted bound to its row (consultation, participant,
+        session, question), so a ciphertext copied onto another row fails instead of being shown there."""
+        if event.text is None:
+            return repo.AnswerValue(event.question_id, codes=event.codes, skipped=event.skipped)
+        if consultation.id is None or row.id is None:
+            raise StorageError("an answer needs a saved consultation and session")
+        cleaned = redact(event.text, consultation.country)
+        context = answer_context(consultation.id, row.participant_id, row.id, event.question_id)
+        cipher, key_id = self.service.keys.encrypt(cleaned, context)
+        return repo.AnswerValue(event.question_id, text_cipher=cipher, key_id=key_id)
+
+    def replies(self, events: list[Event], scope: str, language: str) -> list[Reply]:
+        return replies(events, scope, language)
+
+
+def replies(events: list[Event], scope: str, language: str) -> list[Reply]:
+    """The messages among the engine's events, as replies whose choices carry neutral actions; `scope` names the
+    consultation in them (its code, or the invite code on the consent message)."""
+    out = []
+    for event in events:
+        if isinstance(event, ShowNotice):
+            out.append(Reply(language=language, notice=event.notice))
+        elif isinstance(event, ShowMessage):
+            step = event.step_index
+
+            def option(choice: Choice, step: int | None = step) -> Option:
+                if step is None:
+                    raise RuntimeError("the engine offered choices outside a step")  # an engine bug
+                return Option(choice.label, Answer(scope, step, choice.token), choice.number, choice.selected)
+
+            out.append(
+                Reply(
+                    event.text,
+                    language,
+                    options=tuple(option(c) for c in event.options),
+                    controls=tuple(tuple(option(c) for c in group) for group in event.controls),
+                    replace=event.replace,
+                )
+            )
+    return out
+
+
+def engine_input(incoming: Incoming) -> Input:
+    """Text, a command or something unreadable, as the engine's input."""
+    if isinstance(incoming, Said):
+        return TextInput(incoming.text)
+    if isinstance(incoming, Do):
+        return CommandInput(incoming.command)
+    if isinstance(incoming, Other):
+        return UnsupportedInput(incoming.kind)
+    raise TypeError(f"{type(incoming).__name__} is not an input for the engine")
+
+
+def terms(consultation: Consultation) -> Terms:
+    return Terms(retention_days=consultation.retention_days, organisation=consultation.organisation)
+
+
+def stale() -> Outcome:
+    """A choice from an earlier message, or one the core cannot use: nothing changes, and the person is told."""
+    return Outcome(note=Notice.EARLIER_QUESTION)
+
+
+def with_controls(reply: Reply, *groups: tuple[Option, ...]) -> Reply:
+    return Reply(reply.text, reply.language, reply.notice, reply.options, (*reply.controls, *groups), reply.replace)

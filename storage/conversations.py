@@ -1,0 +1,175 @@
+"""One participant's turn: what an update needs, loaded in one statement; the session's state written back.
+
+Every function takes the caller's session, inside `database.transaction(lock_key=pseudonym)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, literal, union_all
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.errors import StorageError
+from storage.invites import normalise
+from storage.models import Consultation, ConversationSession, Participant, SentMessage
+from storage.repository import LIVE_STATUSES, now, today
+
+
+@dataclass(frozen=True)
+class TurnRows:
+    """What one update of one participant works on: the participant (None for someone never seen, or erased),
+    their session and its consultation (None when there is none)."""
+
+    participant: Participant | None
+    session: ConversationSession | None
+    consultation: Consultation | None
+
+
+async def load_turn(session: AsyncSession, pseudonym: str, consultation_code: str | None = None) -> TurnRows:
+    """The participant, a session and its consultation, in one statement.
+
+    With `consultation_code`: that consultation (by its own code, case-insensitively; found even when the
+    participant is new) and the participant's session in it, whatever its status. Without: the participant's
+    current session (the most recently used one they can come back to) and its consultation."""
+    anchor = select(literal(1).label("one")).subquery()
+    if consultation_code is not None:
+        statement = (
+            select(Participant, ConversationSession, Consultation)
+            .select_from(anchor)
+            .outerjoin(Participant, col(Participant.pseudonym) == pseudonym)
+            .outerjoin(Consultation, col(Consultation.code) == normalise(consultation_code))
+            .outerjoin(
+                ConversationSession,
+                and_(
+                    col(ConversationSession.participant_id) == col(Participant.id),
+                    col(ConversationSession.consultation_id) == col(Consultation.id),
+                ),
+            )
+        )
+    else:
+        current = (
+            select(ConversationSession.id)
+            .where(
+                col(ConversationSession.participant_id) == col(Participant.id),
+                col(ConversationSession.status).in_(LIVE_STATUSES),
+            )
+            .order_by(col(ConversationSession.updated_at).desc(), col(ConversationSession.id).desc())
+            .limit(1)
+            .correlate(Participant)
+            .scalar_subquery()
+        )
+        statement = (
+            select(Participant, ConversationSession, Consultation)
+            .select_from(anchor)
+            .outerjoin(Participant, col(Participant.pseudonym) == pseudonym)
+            .outerjoin(ConversationSession, col(ConversationSession.id) == current)
+            .outerjoin(Consultation, col(Consultation.id) == col(ConversationSession.consultation_id))
+        )
+    row = (await session.exec(statement)).one()
+    return TurnRows(row[0], row[1], row[2])
+
+
+async def create_participant(session: AsyncSession, pseudonym: str, language: str) -> Participant:
+    """A new participant, known only by the pseudonym."""
+    participant = Participant(pseudonym=pseudonym, language=language, created_on=today())
+    session.add(participant)
+    await session.flush()
+    return participant
+
+
+async def set_participant_language(session: AsyncSession, participant: Participant, language: str) -> None:
+    """Remember the language a participant chose (for messages outside any consultation, and the next one)."""
+    if participant.language != language:
+        participant.language = language
+        session.add(participant)
+        await session.flush()
+
+
+async def start_session(
+    session: AsyncSession,
+    *,
+    participant: Participant,
+    consultation: Consultation,
+    invite_id: int | None,
+    state: str,
+    status: str,
+    language: str,
+    context: str,
+) -> ConversationSession:
+    """The participant's session in a consultation, pinned to the consultation's current flow version, from the
+    invite (channel) they came through. Created when they consent, never before."""
+    if participant.id is None or consultation.id is None:
+        raise StorageError("the participant and the consultation must be saved before a session starts")
+    started = now()
+    row = ConversationSession(
+        participant_id=participant.id,
+        consultation_id=consultation.id,
+        invite_id=invite_id,
+        flow_id=consultation.flow_id,
+        flow_version=consultation.flow_version,
+        state=state,
+        status=status,
+        language=language,
+        context=context,
+        started_at=started,
+        updated_at=started,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def save_state(
+    session: AsyncSession, row: ConversationSession, *, state: str, status: str, language: str, context: str
+) -> None:
+    """Write down where the participant now is (the engine decided it); the session counts as used now."""
+    row.state = state
+    row.status = status
+    row.language = language
+    row.context = context
+    row.updated_at = now()
+    session.add(row)
+    await session.flush()
+
+
+async def set_session_language(session: AsyncSession, row: ConversationSession, language: str) -> None:
+    row.language = language
+    row.updated_at = now()
+    session.add(row)
+    await session.flush()
+
+
+async def remember_messages(
+    session: AsyncSession, pseudonym: str, message_ids: Iterable[int], *, from_bot: bool
+) -> None:
+    """Keep message ids of a participant's chat for the safe exit (ids only, purged at 48 h), in one statement;
+    nothing is kept for someone with no participant row, and ids already kept are ignored."""
+    ids = list(dict.fromkeys(message_ids))
+    if not ids:
+        return
+    sent_at = now()
+    rows: list[Select[Any, Any, Any, Any]] = [
+        sa_select(
+            col(Participant.id).label("participant_id"),
+            literal(message_id, SentMessage.__table__.c.message_id.type).label("message_id"),  # type: ignore[attr-defined]
+            literal(from_bot).label("from_bot"),
+            literal(sent_at, SentMessage.__table__.c.sent_at.type).label("sent_at"),  # type: ignore[attr-defined]
+        ).where(col(Participant.pseudonym) == pseudonym)
+        for message_id in ids
+    ]
+    source = rows[0] if len(rows) == 1 else union_all(*rows)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(SentMessage)
+        .from_select(["participant_id", "message_id", "from_bot", "sent_at"], source)
+        .on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
+    )
+    await session.exec(statement)

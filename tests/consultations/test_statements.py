@@ -1,0 +1,93 @@
+"""One update loads the participant, its session and the consultation once, in one transaction, with few
+statements: counted here so it cannot grow back (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from config.settings import Secrets
+from consultations import lifecycle
+from consultations.interactions import AskHelp, Begin, Do, Said
+from consultations.service import ConversationService
+from flows.events import Command
+from flows.loader import shipped_library
+from storage.database import Database
+from tests.consultations.chat import Chat
+
+CODE = "COUNT1"
+
+
+@contextmanager
+def counted(database: Database) -> Iterator[list[str]]:
+    """Every SQL statement the database runs meanwhile (transaction control included: BEGIN/COMMIT)."""
+    statements: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    def commit(conn: Any) -> None:
+        statements.append("COMMIT")
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", commit)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "commit", commit)
+
+
+def reading(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if s.startswith("SELECT") and (f"FROM {table}" in s or f"JOIN {table} " in s)]
+
+
+def transactions(statements: list[str]) -> list[list[str]]:
+    """The statements of each transaction, in order (PostgreSQL's per-participant lock left out)."""
+    found: list[list[str]] = [[]]
+    for statement in statements:
+        if statement == "COMMIT":
+            found.append([])
+        elif "pg_advisory_xact_lock" not in statement:
+            found[-1].append(statement)
+    return [t for t in found if t]
+
+
+async def open_chat(database: Database, secrets: Secrets) -> Chat:
+    library = shipped_library()
+    new = lifecycle.plan(library, flow_id="cso_consultation", country="NG", title="Counted")
+    await lifecycle.open_consultation(database, new, code=CODE)
+    chat = Chat(ConversationService(database, library, secrets), identity=990_001)
+    await chat.send(Begin(CODE))
+    await chat.choose(chat.last.options[0].label)  # consent
+    return chat
+
+
+async def test_an_ordinary_answer_is_one_transaction_of_few_statements(database: Database, secrets: Secrets) -> None:
+    chat = await open_chat(database, secrets)
+    typed: list[Do | Said | None] = [None, Do(Command.SKIP), Said("1")]  # a button, a command, a typed number
+    for answer in typed:
+        with counted(database) as statements:
+            if answer is None:
+                await chat.choose(chat.last.options[0].label)
+            else:
+                await chat.send(answer)
+        update, sent = transactions(statements)  # the update, then the ids of the messages sent (the adapter's)
+        assert update[0].startswith("INSERT INTO processed_update"), update  # the update id, claimed
+        assert len(reading(update, "participant")) == 1 and len(reading(update, "consultation")) == 1, update
+        # claim, load, answer, state, the person's message id
+        assert len(update) == 5, "\n".join(update)
+        assert len(sent) == 1 and sent[0].startswith("INSERT INTO sent_message"), sent
+
+
+async def test_commands_load_the_participant_once(database: Database, secrets: Secrets) -> None:
+    chat = await open_chat(database, secrets)
+    for incoming in (AskHelp(), Do(Command.PAUSE), Begin(None)):
+        with counted(database) as statements:
+            await chat.send(incoming)
+        assert len(reading(statements, "participant")) == 1, statements
+        assert len(transactions(statements)[0]) <= 5, statements
