@@ -125,8 +125,8 @@ class Questionnaires:
             try:
                 self.library.add(parse_flow(_yaml_load(row.document), f"stored questionnaire {row.flow_id}"))
                 added += 1
-            except FlowError as exc:  # one broken upload must not stop the others
-                log.error("stored questionnaire not loaded: %s", exc)
+            except Exception as exc:  # one unreadable upload must stop neither the others nor the start
+                log.error("stored questionnaire %s v%s not loaded: %s", row.flow_id, row.version, type(exc).__name__)
         return added
 
     async def available(self, organisation_id: int | None) -> list[Questionnaire]:
