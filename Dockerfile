@@ -2,7 +2,8 @@
 # Settings come from the environment.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 VOICES_ENV=production VOICES_DATA_DIR=/data
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 VOICES_ENV=production VOICES_DATA_DIR=/data \
+    VOICES_DASHBOARD_HOST=0.0.0.0
 WORKDIR /app
 
 # Pango and fonts for the PDF reports (WeasyPrint).
@@ -15,6 +16,8 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY bot ./bot
+COPY consultations ./consultations
+COPY dashboard ./dashboard
 COPY flows ./flows
 COPY storage ./storage
 COPY summaries ./summaries
@@ -25,6 +28,8 @@ RUN pybabel compile -d locales -D messages \
 
 USER voices
 VOLUME ["/data"]
-EXPOSE 8443
+# 8443: the webhook (and the dashboard with --webhook); 8080: the dashboard when polling. Publish them only
+# through your HTTPS reverse proxy.
+EXPOSE 8443 8080
 # Migrate, then run (long polling; add --webhook and the VOICES_WEBHOOK_* settings for a webhook).
 CMD ["sh", "-c", "python -m bot db upgrade && exec python -m bot run"]

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements-dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
-BABEL_KEYWORDS := --no-default-keywords -k t:2 -k tn:2,3
+BABEL_KEYWORDS := --no-default-keywords -k t:2 -k tn:2,3 -k N_
 PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 	--no-emit-find-links
 

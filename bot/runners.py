@@ -158,6 +158,11 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
     stop = stop or _stop_on_signals()
     example_help = sandbox_help_resources(settings)
     runtime = await open_runtime(settings, help_resources_path=example_help)
+    # The composition root: the dashboard (a sibling adapter) is mounted on whichever server the process runs.
+    from dashboard.app import init_app, mount, standalone
+
+    bot_names: list[str] = []
+    dashboard = init_app(settings, runtime.database, runtime.library, bot_username=lambda: next(iter(bot_names), None))
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runtime.database.dispose)
         if settings.sandbox:
@@ -165,9 +170,9 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
 
             # Its id counters live in the data directory, so a restart is invisible to the bot's duplicate check.
             emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, state_dir=settings.data_dir)
-            await stack.enter_async_context(
-                serve_site(create_sandbox_app(emulator), settings.sandbox_host, settings.sandbox_port)
-            )
+            sandbox_app = create_sandbox_app(emulator)
+            mount(sandbox_app, dashboard)
+            await stack.enter_async_context(serve_site(sandbox_app, settings.sandbox_host, settings.sandbox_port))
             code = await seed_demo(runtime.database, runtime.library)
             page = f"http://{settings.sandbox_host}:{settings.sandbox_port}/"
             help_line = (
@@ -177,6 +182,7 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
                 f"\nVoices 8.7 is running in SANDBOX mode (no TELEGRAM_BOT_TOKEN set).\n"
                 f"  Chat with the bot in your browser: {page}\n"
                 f"  Demo consultation invite:          {page}?start={code}\n"
+                f"  Dashboard (facilitators, reviewers): {page}dashboard/\n"
                 f"  (on Telegram this would be https://t.me/{SANDBOX_BOT_USERNAME}?start={code})\n"
                 f"{help_line}Press Ctrl+C to stop.\n",
                 flush=True,
@@ -185,13 +191,15 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             runtime.service, token=settings.token, base_url=settings.api_base_url, webhook_mode=webhook
         )
         await stack.enter_async_context(application)
+        bot_names.append(application.bot.username)
         await application.start()
         stack.push_async_callback(application.stop)
         if webhook:
             secret = _webhook_secret(settings)
-            await stack.enter_async_context(
-                serve_site(create_webhook_app(application, secret), settings.webhook_host, settings.webhook_port)
-            )
+            webhook_app = create_webhook_app(application, secret)
+            if not settings.sandbox:
+                mount(webhook_app, dashboard)
+            await stack.enter_async_context(serve_site(webhook_app, settings.webhook_host, settings.webhook_port))
             url = settings.webhook_url or f"http://127.0.0.1:{settings.webhook_port}{WEBHOOK_PATH}"
             await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("webhook set", extra={"event": "run.webhook"})
@@ -202,6 +210,10 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             await application.bot.delete_webhook()
             await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             stack.push_async_callback(updater.stop)
+            if not settings.sandbox:
+                await stack.enter_async_context(
+                    serve_site(standalone(dashboard), settings.dashboard_host, settings.dashboard_port)
+                )
             log.info("polling for updates", extra={"event": "run.polling"})
         cleanup = asyncio.create_task(periodic_cleanup(runtime.database))
         stack.callback(cleanup.cancel)

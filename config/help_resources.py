@@ -8,8 +8,10 @@ with libphonenumber (`phonenumbers`) for their country.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,10 +176,20 @@ class HelpDirectory:
         return not any(self.data.countries.values()) and not any(self.data.consultations.values())
 
     def resources_for(
-        self, country: str | None, code: str | None, language: str, fallbacks: tuple[str, ...] = ("en",)
+        self,
+        country: str | None,
+        code: str | None,
+        language: str,
+        fallbacks: tuple[str, ...] = ("en",),
+        extra: Sequence[ResourceEntry] = (),
     ) -> list[HelpResource]:
-        """The consultation's own entries first, then its country's; empty when none are configured."""
-        entries = [*self.data.consultations.get(code or "", []), *self.data.countries.get((country or "").upper(), [])]
+        """The consultation's own entries first (`extra`, entered in the dashboard, then the file's), then its
+        country's; empty when none are configured."""
+        entries = [
+            *extra,
+            *self.data.consultations.get(code or "", []),
+            *self.data.countries.get((country or "").upper(), []),
+        ]
         return [
             HelpResource(
                 name=pick(entry.name, language, fallbacks) or "",
@@ -236,6 +248,23 @@ class HelpResources:
         return self._directory
 
     def resources_for(
-        self, country: str | None, code: str | None, language: str, fallbacks: tuple[str, ...] = ("en",)
+        self,
+        country: str | None,
+        code: str | None,
+        language: str,
+        fallbacks: tuple[str, ...] = ("en",),
+        extra: Sequence[ResourceEntry] = (),
     ) -> list[HelpResource]:
-        return self.current().resources_for(country, code, language, fallbacks)
+        return self.current().resources_for(country, code, language, fallbacks, extra)
+
+
+def stored_entries(text: str | None) -> list[ResourceEntry]:
+    """A consultation's own help contacts as the dashboard stores them (JSON, checked when entered); an
+    unreadable value gives none rather than breaking /help."""
+    if not text:
+        return []
+    try:
+        return [ResourceEntry.model_validate(item) for item in json.loads(text)]
+    except (ValueError, TypeError, ValidationError):
+        log.error("a consultation's help contacts could not be read")
+        return []

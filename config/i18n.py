@@ -73,3 +73,9 @@ def negotiate(preferred: str | None, offered: list[str], default: str) -> str:
         if base in offered:
             return base
     return default
+
+
+def N_(msgid: str) -> str:
+    """Mark a text for the catalogs where its reader's language is not known yet (the core's refusals); the
+    adapter translates it later with `t(language, msgid, **values)`."""
+    return msgid

@@ -55,8 +55,20 @@ class Settings(BaseSettings):
     session_idle_hours: int = Field(default=72, ge=1, le=24 * 90, validation_alias="VOICES_SESSION_IDLE_HOURS")
     log_level: str = Field(default="INFO", validation_alias="VOICES_LOG_LEVEL")
     help_resources: Path | None = Field(default=None, validation_alias="VOICES_HELP_RESOURCES")
+    dashboard_host: str = Field(default="127.0.0.1", validation_alias="VOICES_DASHBOARD_HOST")
+    dashboard_port: int = Field(default=8080, ge=1, le=65535, validation_alias="VOICES_DASHBOARD_PORT")
+    dashboard_secret: SecretStr | None = Field(default=None, validation_alias="VOICES_DASHBOARD_SECRET")
+    dashboard_idle_minutes: int = Field(default=30, ge=5, le=24 * 60, validation_alias="VOICES_DASHBOARD_IDLE_MINUTES")
 
-    @field_validator("telegram_bot_token", "pepper", "data_keys", "webhook_secret", "help_resources", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "pepper",
+        "data_keys",
+        "webhook_secret",
+        "help_resources",
+        "dashboard_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -81,6 +93,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'voices.db').as_posix()}"
+
+    @property
+    def production(self) -> bool:
+        return self.env is Environment.PRODUCTION
 
     @property
     def help_resources_path(self) -> Path:

@@ -1,1 +1,1 @@
-"""The application core, channel-agnostic: one participant's turn in a consultation, and a consultation's life."""
+"""The application core, channel-agnostic: a participant's turn in a consultation, a consultation's life, staff."""

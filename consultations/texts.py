@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
 
-from config.help_resources import HelpResources
+from config.help_resources import HelpResources, stored_entries
 from config.i18n import t
 from consultations.interactions import Reply
 from storage.models import Consultation
@@ -80,7 +80,10 @@ def privacy_notice(language: str, consultation: Consultation | None) -> Reply:
 def help_resources(resources: HelpResources, consultation: Consultation | None, language: str) -> Reply:
     """Help contacts configured by the organisation for this consultation or country (never invented)."""
     found = resources.resources_for(
-        consultation.country if consultation else None, consultation.code if consultation else None, language
+        consultation.country if consultation else None,
+        consultation.code if consultation else None,
+        language,
+        extra=stored_entries(consultation.help_resources) if consultation else (),  # entered in the dashboard
     )
     if not found:
         text = t(language, "If you need help or support, please ask the organisation that shared the link with you.")

@@ -291,6 +291,19 @@ class FlowLibrary:
         self._seen = stamps
         return added
 
+    def add(self, flow: FlowDefinition) -> None:
+        """Make one more flow version available (a questionnaire uploaded while the bot runs)."""
+        if flow.key in self._flows:
+            raise FlowError(f"flow {flow.id} version {flow.version} is defined twice")
+        self._flows[flow.key] = flow
+
+    def flows(self) -> list[FlowDefinition]:
+        """Every flow version, by id then version."""
+        return [self._flows[key] for key in sorted(self._flows)]
+
+    def has(self, flow_id: str, version: int) -> bool:
+        return (flow_id, version) in self._flows
+
     def get(self, flow_id: str, version: int) -> FlowDefinition:
         found = self._flows.get((flow_id, version))
         if found is None and self.refresh():
@@ -324,3 +337,9 @@ def _stamps(files: list[Path]) -> dict[Path, tuple[int, int]]:
 @lru_cache(maxsize=1)
 def shipped_library() -> FlowLibrary:
     return FlowLibrary.from_directory()
+
+
+@lru_cache(maxsize=1)
+def shipped_keys() -> frozenset[tuple[str, int]]:
+    """(id, version) of every shipped flow file (uploads added to a running library are not among them)."""
+    return frozenset(flow.key for flow in FlowLibrary.from_directory().flows())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -12,6 +12,7 @@ class Consultation(SQLModel, table=True):
     """A consultation on one country's roadmap or progress report, pinned to one flow version."""
 
     __tablename__ = "consultation"
+    __table_args__ = (CheckConstraint("min_cell >= 5", name="ck_consultation_min_cell"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True, index=True)
@@ -23,7 +24,7 @@ class Consultation(SQLModel, table=True):
     default_language: str = Field(max_length=10)
     organisation: str | None = Field(default=None, max_length=200)
     contact: str | None = Field(default=None, max_length=300)  # how participants reach the organisation
-    status: str = Field(default="open", max_length=10)
+    status: str = Field(default="open", max_length=10)  # scheduled, open or closed
     retention_days: int = Field(default=180)
     min_cell: int = Field(default=10)
     """k: no published figure, and none derivable, is between 1 and k-1 (default 10, never below 5)."""
@@ -32,6 +33,12 @@ class Consultation(SQLModel, table=True):
     created_at: datetime
     closed_at: datetime | None = None
     purged_at: datetime | None = None  # raw data deleted by retention; only the aggregate snapshot remains
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    """The organisation whose facilitators run it (None for one created from the command line)."""
+    opens_at: datetime | None = None  # a "scheduled" consultation opens by itself at this time
+    closes_at: datetime | None = None  # an "open" consultation closes by itself at this time
+    help_resources: str | None = None
+    """Help contacts of this consultation entered in the dashboard: JSON, a list of help-resource entries."""
 
     @property
     def language_list(self) -> list[str]:
@@ -285,3 +292,88 @@ class Invite(SQLModel, table=True):
     label: str = Field(max_length=80)
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+# ---- staff accounts, organisations and the audit log (the dashboard) ----
+# Staff are never participants: their table shares no key with `participant`, and holds only a username, a
+# role, an organisation and what signing in needs.
+
+
+class Organisation(SQLModel, table=True):
+    """A CSO (or a review body) whose staff use the dashboard."""
+
+    __tablename__ = "organisation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    created_at: datetime
+
+
+class StaffUser(SQLModel, table=True):
+    """A dashboard account: admin (organisations, users), facilitator (their organisation's consultations) or
+    reviewer (the publications of consultations granted to them). Disabled, never deleted (the audit log names
+    it)."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)  # stored lower-case
+    role: str = Field(max_length=12)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    password_hash: str = Field(max_length=200)  # argon2id, with its parameters and salt
+    must_change_password: bool = True  # a one-time password was given (first admin, create, reset)
+    totp_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    totp_key_id: str | None = Field(default=None, max_length=16)
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    """The last TOTP time step accepted: a code is never accepted twice."""
+    failed_sign_ins: int = 0
+    locked_until: datetime | None = None
+    session_epoch: int = 0
+    """Raised on password change, reset and disabling: every older dashboard session stops working."""
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+class ReviewerGrant(SQLModel, table=True):
+    """A reviewer may read the publications of one consultation."""
+
+    __tablename__ = "reviewer_grant"
+    __table_args__ = (UniqueConstraint("consultation_id", "staff_user_id", name="uq_reviewer_grant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    staff_user_id: int = Field(foreign_key="staff_user.id", index=True, ondelete="CASCADE")
+    granted_at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when: sign-ins, views of written answers, approvals, publications, exports. Append-only:
+    the application only inserts and reads, and database triggers refuse UPDATE and DELETE. It names staff and
+    objects by id, never a participant, and never holds answer text."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor_id: int | None = Field(default=None, index=True)  # staff_user.id (no foreign key: rows outlive nothing)
+    actor: str = Field(max_length=64)  # the username at the time, or "-" for an unknown one
+    action: str = Field(max_length=40)
+    target: str = Field(default="", max_length=80)  # e.g. "consultation:12"
+    detail: str = Field(default="", max_length=300)
+
+
+class StoredFlow(SQLModel, table=True):
+    """A questionnaire uploaded through the dashboard (an imported XLSForm), as flow YAML; loaded next to the
+    shipped ones so every worker can run consultations on it."""
+
+    __tablename__ = "stored_flow"
+    __table_args__ = (UniqueConstraint("flow_id", "version", name="uq_stored_flow"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_id: str = Field(max_length=40)
+    version: int
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    source_name: str = Field(max_length=200)  # the uploaded file's name
+    document: str  # the flow YAML
+    report: str = Field(default="")  # the importer's report (JSON: warnings, left out, dropped)
+    created_at: datetime

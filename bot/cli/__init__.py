@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from bot import logs
-from bot.cli import consultation, flows, notify, privacy, quotes, run, summary
+from bot.cli import consultation, flows, notify, privacy, quotes, run, summary, users
 from config.errors import VoicesError
 from config.settings import Settings, get_settings
 from storage.database import explain as explain_database_error
 
 log = logging.getLogger(__name__)
 
-GROUPS = (run, consultation, summary, quotes, flows, privacy, notify)
+GROUPS = (run, consultation, summary, quotes, flows, privacy, notify, users)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,8 +20,11 @@ ARABIC = re.compile("[\u0600-\u06ff]")
 LATIN_WORD = re.compile(r"[A-Za-z]+")
 COMMAND = re.compile(r"(?<![\w/])/[a-z]+\b")
 PLACEHOLDER = re.compile(r"%\([A-Za-z_]\w*\)[sd]|%[sd]")
-ALLOWED_LATIN_WORDS = frozenset({"Alliance", "Telegram", "Voices"})
-"""Names that may stay in Latin letters (the texts now write تيليجرام and التحالف 8.7, but a name is not an error)."""
+ALLOWED_LATIN_WORDS = frozenset(
+    {"Alliance", "Telegram", "Voices", "XLSForm", "KoboToolbox", "ODK", "QR", "UTC", "https", "k"}
+)
+"""Names that may stay in Latin letters (the texts now write تيليجرام and التحالف 8.7, but a name is not an error);
+the dashboard names formats and tools as their users meet them (XLSForm, QR, UTC) and the threshold k."""
 LRM = "\u200e"
 
 

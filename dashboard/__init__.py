@@ -1,0 +1,1 @@
+"""The web dashboard (aiohttp): staff sign in, run consultations and invites; reviewers read publications."""
