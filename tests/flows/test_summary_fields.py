@@ -25,7 +25,14 @@ def with_step(step: dict[str, Any], audience: str = "cso") -> dict[str, Any]:
 def test_bins_and_keep_links_load() -> None:
     flow = parse_flow(
         with_step(
-            {"id": "staff", "type": "integer", "text": {"en": "Staff?", "fr": "Effectif ?"}, "bins": [0, 10, 50]}
+            {
+                "id": "staff",
+                "type": "integer",
+                "text": {"en": "Staff?", "fr": "Effectif ?"},
+                "min": 0,
+                "max": 5000,
+                "bins": [0, 10, 50],
+            }
         ),
         "t",
     )
