@@ -21,11 +21,17 @@ from flows.events import Command, Notice
 @dataclass(frozen=True)
 class Answer:
     """A choice of a flow step. `scope` names the consultation: its code, or (on the consent message, before
-    the person has a session) the invite code they came with. `step` is the step's index, `token` the choice's."""
+    the person has a session) the invite code they came with. `step` is the step's index, `token` the choice's.
+
+    On the consent message, before anything is stored, the choice itself carries what the core must know when
+    the person agrees: `language`, the one the consent was shown in, and `seal`, the core's proof that this
+    person was shown this consent (a press made up without /start has none, and is refused)."""
 
     scope: str
     step: int
     token: str
+    language: str = ""
+    seal: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from config.help_resources import HelpResources
 from config.i18n import available_languages, negotiate, t
 from config.settings import Secrets
 from consultations import rights, texts
+from consultations.consent import consent_seal, seal_holds, with_seal
 from consultations.interactions import (
     Action,
     Answer,
@@ -218,6 +219,8 @@ class Turn:
         engine = self.engine(consultation)
         state = engine.new_session(language)
         replies = self.replies(engine.handle(state, Start(), terms(consultation)), scope, state.language)
+        proof = consent_seal(self.service.pepper, self.key, scope, state.language)
+        replies = [with_seal(reply, proof, state.language) for reply in replies]
         if len(consultation.language_list) > 1 and replies:
             change = (Option(f"🌐 {texts.language_name(state.language)}", PickLanguage(scope)),)
             replies[-1] = with_controls(replies[-1], change)
@@ -260,8 +263,13 @@ class Turn:
             return await self.step(choice)
         if consultation.status != "open" or invite is None:
             return stale()
+        leaving = action.token == EXIT
+        if not leaving and not seal_holds(self.service.pepper, self.key, action):
+            return stale()  # a consent this person was never shown (a press made up without /start): refused
+        offered = consultation.language_list
+        language = action.language if action.language in offered else self.choose_language(consultation)
         engine = self.engine(consultation)
-        state = engine.new_session(self.choose_language(consultation))
+        state = engine.new_session(language)
         events = engine.handle(state, choice, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
             return stale()
@@ -342,9 +350,13 @@ class Turn:
         return Outcome([Reply(t(language, "Language changed."), language)])
 
     async def opt_in(self, code: str) -> Outcome:
+        """ "Tell me when the results are out": offered at the end of a consultation, so taken only from someone
+        who finished that consultation (a press naming another one is refused, and nothing is stored)."""
         await self.load(code)
-        participant, consultation = self.participant, self.consultation
+        participant, consultation, row = self.participant, self.consultation, self.row
         if participant is None or participant.id is None or consultation is None or consultation.id is None:
+            return stale()
+        if row is None or row.consultation_id != consultation.id or row.status != Status.COMPLETED:
             return stale()
         await rights.opt_in(self.s, participant.id, consultation.id, self.sender.identity, self.service.keys)
         return rights.opted_in(self.language)

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from sandbox import SandboxMessage, SandboxUser
 from storage import repository as repo
-from storage.models import Answer, ConversationSession, ProcessedUpdate
+from storage.models import Answer, ConversationSession, Participant, ProcessedUpdate, ResultsOptIn
 from tests.e2e.conftest import CODE, Harness, labels
 
 
@@ -69,6 +69,26 @@ async def test_stale_button_is_acknowledged_and_changes_nothing(harness: Harness
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
     assert answers["group"] == "community_member"
+
+
+async def test_forged_presses_give_no_consent_and_no_opt_in(harness: Harness) -> None:
+    """Issue 10, item 13: a bare `<code>.0.y` press gave consent without /start, and `res:<code>` stored a results
+    opt-in for a consultation never joined. Both are refused; nothing is stored."""
+    h = harness
+    user = h.user()
+    welcome, _ = await h.send(user, "/help", expect=2)
+    for data in (f"{CODE}.0.y", f"{CODE}.0.y.en.0123456789abcdef", f"res:{CODE}"):
+        note = await h.press_and_get_answer(user, welcome, data)
+        assert note == "This button belongs to an earlier question."
+    async with h.database.reader() as session:
+        assert (await session.exec(select(Participant))).all() == []
+        assert (await session.exec(select(ResultsOptIn))).all() == []
+    # a participant of the consultation (still answering) cannot opt in by a made-up press either
+    [consent] = await h.send(user, f"/start {CODE}")
+    await h.agree(user, consent)
+    assert await h.press_and_get_answer(user, consent, f"res:{CODE}") == "This button belongs to an earlier question."
+    async with h.database.reader() as session:
+        assert (await session.exec(select(ResultsOptIn))).all() == []
 
 
 @pytest.mark.parametrize(
@@ -147,9 +167,10 @@ async def test_ten_thousand_characters_through_the_service(harness: Harness) -> 
     assert harness.application is not None
     service = harness.application.bot_data["voices_service"]
     person = Sender(identity=4242)
-    await service.handle(None, person, Begin(CODE))
-    await service.handle(None, person, Press(Answer(CODE, 0, "y")))
-    for index in range(1, 7):
+    consent = await service.handle(None, person, Begin(CODE))
+    await service.handle(None, person, Press(consent.replies[0].options[0].action))  # "I agree", as shown
+    await service.handle(None, person, Press(Answer(CODE, 1, "2")))  # an adult age band
+    for index in range(2, 7):
         await service.handle(None, person, Press(Answer(CODE, index, "s")))
     outcome = await service.handle(None, person, Said("é" * 10_000))
     assert "first 2,000 characters" in outcome.replies[0].text

@@ -1,0 +1,145 @@
+"""Issue 10 (survivor safety), through the core alone: each item's test, named after it. Runs on SQLite and on a
+real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from sqlmodel import select
+
+from config.settings import Secrets
+from consultations import lifecycle
+from consultations.consent import consent_seal
+from consultations.interactions import Answer, Press, ResultsOptIn
+from consultations.service import ConversationService
+from flows.events import Notice
+from flows.loader import shipped_library
+from storage.database import Database
+from storage.models import Answer as StoredAnswer
+from storage.models import ConsentRecord, ConversationSession, Participant
+from storage.models import ResultsOptIn as StoredOptIn
+from storage.privacy import pseudonym
+from tests.consultations.chat import Chat
+
+CODE = "SAFE2026"
+OTHER = "OTHER026"
+
+
+@pytest.fixture
+async def service(database: Database, secrets: Secrets) -> AsyncIterator[ConversationService]:
+    library = shipped_library()
+    for code, title in ((CODE, "Kenya roadmap"), (OTHER, "Another consultation")):
+        new = lifecycle.plan(
+            library,
+            flow_id="roadmap_feedback",
+            country="KE",
+            title=title,
+            languages=["en", "fr"],
+            organisation="CSO Nairobi",
+        )
+        await lifecycle.open_consultation(database, new, code=code)
+    yield ConversationService(database, library, secrets, max_text_length=200)
+
+
+async def rows(database: Database) -> dict[str, int]:
+    async with database.reader() as session:
+        return {
+            model.__tablename__: len((await session.exec(select(model))).all())
+            for model in (Participant, ConversationSession, StoredAnswer, ConsentRecord, StoredOptIn)
+        }
+
+
+NOTHING = {"participant": 0, "session": 0, "answer": 0, "consent_record": 0, "results_opt_in": 0}
+
+
+async def finish(chat: Chat, code: str = CODE) -> None:
+    """Consent, an adult age band, then every other question skipped, to the end."""
+    await chat.start(code)
+    await chat.choose("I agree")
+    await chat.choose("25 to 34")
+    while any(o.label == "Skip" for o in chat.last.choices):
+        await chat.choose("Skip")
+    assert chat.last.text.startswith("Thank you. Your answers are saved.")
+
+
+async def test_item_1_the_language_chosen_on_the_consent_carries_into_the_session(
+    service: ConversationService, database: Database
+) -> None:
+    chat = Chat(service, identity=8_100_001, language_code="en")
+    await chat.start(CODE)
+    assert chat.last.text.startswith("Hello.")
+    await chat.choose("🌐 English")
+    await chat.choose("Français")
+    assert chat.last.text.startswith("Bonjour.")
+    assert await rows(database) == NOTHING  # a language chosen before consent is held by the buttons only
+    await chat.choose("J’accepte")
+    assert chat.last.text == "Quel âge avez-vous ?"
+    await chat.choose("25 à 34 ans")
+    assert chat.last.text.startswith("De quel groupe faites-vous partie ?")
+    async with database.reader() as session:
+        [row] = (await session.exec(select(ConversationSession))).all()
+    assert row.language == "fr"
+
+
+async def test_item_1_declining_after_choosing_a_language_stores_nothing(
+    service: ConversationService, database: Database
+) -> None:
+    chat = Chat(service, identity=8_100_002, language_code="en")
+    await chat.start(CODE)
+    await chat.choose("🌐 English")
+    await chat.choose("Français")
+    await chat.choose("Pas maintenant")
+    assert "Rien n’a été enregistré." in chat.last.text
+    assert await rows(database) == NOTHING
+
+
+async def test_item_13_a_bare_consent_press_without_start_is_refused(
+    service: ConversationService, database: Database, secrets: Secrets
+) -> None:
+    chat = Chat(service, identity=8_100_003)
+    forged = await chat.send(Press(Answer(CODE, 0, "y")), on=1)
+    assert forged.note is Notice.EARLIER_QUESTION and forged.replies == []
+    # a seal made for someone else, or for another language than the one it names, is no better
+    someone_else = consent_seal(secrets.pepper, pseudonym(secrets.pepper, 8_100_999), CODE, "en")
+    for action in (
+        Answer(CODE, 0, "y", "en", someone_else),
+        Answer(CODE, 0, "y", "fr", consent_seal(secrets.pepper, pseudonym(secrets.pepper, chat.identity), CODE, "en")),
+        Answer(CODE, 0, "y", "en", "0" * 16),
+    ):
+        refused = await chat.send(Press(action), on=1)
+        assert refused.note is Notice.EARLIER_QUESTION and refused.replies == []
+    assert await rows(database) == NOTHING
+    # the consent this person was shown works, and only for them
+    await chat.start(CODE)
+    agree = chat.option("I agree")
+    assert isinstance(agree.action, Answer) and agree.action.seal
+    stranger = Chat(service, identity=8_100_004)
+    assert (await stranger.send(Press(agree.action), on=1)).note is Notice.EARLIER_QUESTION
+    await chat.choose("I agree")
+    assert chat.last.text == "How old are you?"
+    assert (await rows(database))["consent_record"] == 1
+
+
+async def test_item_13_a_results_opt_in_for_a_consultation_never_joined_is_refused(
+    service: ConversationService, database: Database
+) -> None:
+    chat = Chat(service, identity=8_100_005)
+    await finish(chat)
+    offered = chat.option("Tell me when the results are out")
+    assert offered.action == ResultsOptIn(CODE)
+    forged = await chat.send(Press(replace(offered.action, code=OTHER)), on=chat.screen[-1][0])
+    assert forged.note is Notice.EARLIER_QUESTION and forged.replies == []
+    assert (await rows(database))["results_opt_in"] == 0
+    # nor one for a consultation still being answered: the opt-in is offered at its end
+    other = Chat(service, identity=8_100_006)
+    await other.start(OTHER)
+    await other.choose("I agree")
+    early = await other.send(Press(ResultsOptIn(OTHER)), on=other.screen[-1][0])
+    assert early.note is Notice.EARLIER_QUESTION
+    assert (await rows(database))["results_opt_in"] == 0
+    # the real one is taken
+    await chat.choose("Tell me when the results are out")
+    assert chat.last.text.startswith("Thank you. You will get one message when the results are published")
+    assert (await rows(database))["results_opt_in"] == 1
