@@ -198,9 +198,8 @@ class Engine:
         if command is Command.BACK:
             return self._back(state)
         compiled = self._steps[state.state]
-        if compiled.kind.question and not compiled.step.required:
-            state.selections.clear()
-            outcome = Outcome(Move.ADVANCE, (AnswerRecorded(compiled.step.id, skipped=True),))
+        outcome = compiled.kind.on_skip(compiled.step, state, self.context(state))
+        if outcome is not None:
             return self._apply(state, compiled, outcome)
         if compiled.step.required:
             return [ShowMessage(t(lang, "This question needs an answer.")), self._prompt(state)]

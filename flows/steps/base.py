@@ -114,9 +114,16 @@ class StepType:
         return self.reask(step, state, ctx, Notice.USE_THE_OPTIONS)
 
     def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
-        if token == SKIP and self.question and ctx.skippable:
-            return skipped(step)
+        if token == SKIP:
+            return self.on_skip(step, state, ctx) or Outcome(Move.STALE)
         return Outcome(Move.STALE)
+
+    def on_skip(self, step: Step, state: SessionState, ctx: StepContext) -> Outcome | None:
+        """The person skips this step (/skip, or its Skip control): None when it cannot be skipped."""
+        if self.question and ctx.skippable:
+            state.selections.clear()
+            return skipped(step)
+        return None
 
     def reask(self, step: Step, state: SessionState, ctx: StepContext, why: str | Notice) -> Outcome:
         """Explain kindly (a text, or a notice the channel words), then show the same question again."""

@@ -12,9 +12,9 @@ from sqlmodel import select
 from config.settings import Secrets
 from consultations import lifecycle
 from consultations.consent import consent_seal
-from consultations.interactions import Answer, Press, ResultsOptIn
+from consultations.interactions import Answer, Do, Press, ResultsOptIn
 from consultations.service import ConversationService
-from flows.events import Notice
+from flows.events import Command, Notice
 from flows.loader import shipped_library
 from storage.database import Database
 from storage.models import Answer as StoredAnswer
@@ -143,3 +143,24 @@ async def test_item_13_a_results_opt_in_for_a_consultation_never_joined_is_refus
     await chat.choose("Tell me when the results are out")
     assert chat.last.text.startswith("Thank you. You will get one message when the results are published")
     assert (await rows(database))["results_opt_in"] == 1
+
+
+@pytest.mark.parametrize("how", ["/skip", "a made-up Skip press"])
+async def test_item_3_skipping_the_age_question_keeps_nothing_like_under_18(
+    service: ConversationService, database: Database, how: str
+) -> None:
+    chat = Chat(service, identity=8_100_007)
+    await chat.start(CODE)
+    await chat.choose("I agree")
+    age = chat.last
+    assert age.text == "How old are you?"
+    assert "Skip" not in [o.label for o in age.choices]  # the one survivor question without Skip
+    assert (await rows(database))["consent_record"] == 1
+    if how == "/skip":
+        ended = await chat.send(Do(Command.SKIP))
+    else:
+        ended = await chat.send(Press(Answer(CODE, 1, "s")), on=chat.screen[-1][0])
+    texts = chat.texts(ended)
+    assert any("This consultation is only for adults (18 and over), and we need to know that" in t for t in texts)
+    assert texts[-1].startswith("If you need help or support")
+    assert await rows(database) == NOTHING
