@@ -192,7 +192,7 @@ class Turn:
         if row is not None and row.status == Status.ACTIVE and self.idle(row):
             return await self.step(Timeout(self.service.idle_hours))
         if row is None or row.status != Status.ACTIVE:
-            return self.nothing_in_progress(paused=row is not None, unreadable=isinstance(incoming, Other))
+            return await self.nothing_in_progress(incoming)
         return await self.step(engine_input(incoming))
 
     # ---- the cases ----
@@ -201,7 +201,7 @@ class Turn:
         if code is None:
             await self.load()
             if self.row is None:
-                return Outcome([texts.welcome(self.language)])
+                return await self.nothing_in_progress(Begin(None))
             return await self.step(Start())
         found = await invites.consultation_for_invite(self.s, code)
         if found is None or found[0].status != "open":
@@ -381,11 +381,29 @@ class Turn:
             [texts.help_text(lang), texts.help_resources(self.service.help_resources, self.consultation, lang)]
         )
 
-    def nothing_in_progress(self, *, paused: bool, unreadable: bool) -> Outcome:
+    async def nothing_in_progress(self, incoming: Incoming) -> Outcome:
+        """An input for a question when none is being asked: said for what it is. A session paused (stopped,
+        quiet too long) is continued by /start; after the end of a consultation there is nothing to skip or go
+        back to, and /mydata shows the answers; someone who never took part needs an invite."""
         lang = self.language
-        replies = [Reply(language=lang, notice=Notice.TEXT_AND_CHOICES_ONLY)] if unreadable else []
-        replies.append(texts.paused(lang) if paused else texts.welcome(lang))
+        replies = [Reply(language=lang, notice=Notice.TEXT_AND_CHOICES_ONLY)] if isinstance(incoming, Other) else []
+        if self.row is not None:
+            replies.append(texts.paused(lang))
+        elif await self.load_finished() is not None:
+            replies.append(texts.finished(lang, incoming.command if isinstance(incoming, Do) else None))
+        else:
+            replies.append(texts.welcome(lang))
         return Outcome(replies)
+
+    async def load_finished(self) -> ConversationSession | None:
+        """When no session is live: the participant's most recently finished one, its consultation loaded."""
+        participant = self.participant
+        if self.row is not None or participant is None or participant.id is None:
+            return None
+        finished = await repo.current_session(self.s, participant.id, (Status.COMPLETED,))
+        if finished is not None and self.consultation is None:
+            self.consultation = await repo.consultation_by_id(self.s, finished.consultation_id)
+        return finished
 
     # ---- helpers ----
 

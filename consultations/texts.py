@@ -7,6 +7,7 @@ from babel import Locale, UnknownLocaleError
 from config.help_resources import HelpResources
 from config.i18n import t
 from consultations.interactions import Reply
+from flows.events import Command
 from storage.models import Consultation
 
 
@@ -25,6 +26,26 @@ def invalid_invite(language: str) -> Reply:
 
 def consultation_closed(language: str) -> Reply:
     text = t(language, "This consultation has closed, so no more answers can be given. Thank you for taking part.")
+    return Reply(text, language)
+
+
+def finished(language: str, command: Command | None = None) -> Reply:
+    """For someone whose consultation is over, sending what only means something during one."""
+    if command is Command.BACK:
+        text = t(
+            language,
+            "You have finished this consultation, so there is no earlier question to go back to. "
+            "/mydata shows your answers.",
+        )
+    elif command is Command.SKIP:
+        text = t(
+            language,
+            "You have finished this consultation, so there is no question to skip. /mydata shows your answers.",
+        )
+    else:
+        text = t(
+            language, "You have finished this consultation. Thank you for taking part! /mydata shows your answers."
+        )
     return Reply(text, language)
 
 

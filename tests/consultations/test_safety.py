@@ -12,7 +12,7 @@ from sqlmodel import select
 from config.settings import Secrets
 from consultations import lifecycle
 from consultations.consent import consent_seal
-from consultations.interactions import Answer, Do, Press, ResultsOptIn
+from consultations.interactions import Answer, Begin, Do, Press, ResultsOptIn, Said
 from consultations.service import ConversationService
 from flows.events import Command, Notice
 from flows.loader import shipped_library
@@ -164,3 +164,27 @@ async def test_item_3_skipping_the_age_question_keeps_nothing_like_under_18(
     assert any("This consultation is only for adults (18 and over), and we need to know that" in t for t in texts)
     assert texts[-1].startswith("If you need help or support")
     assert await rows(database) == NOTHING
+
+
+async def test_item_4_after_the_end_back_and_skip_are_answered_for_what_they_are(
+    service: ConversationService, database: Database
+) -> None:
+    chat = Chat(service, identity=8_100_008)
+    await finish(chat)
+    back = await chat.send(Do(Command.BACK))
+    assert chat.texts(back) == [
+        "You have finished this consultation, so there is no earlier question to go back to. "
+        "/mydata shows your answers."
+    ]
+    skip = await chat.send(Do(Command.SKIP))
+    assert chat.texts(skip) == [
+        "You have finished this consultation, so there is no question to skip. /mydata shows your answers."
+    ]
+    finished = "You have finished this consultation. Thank you for taking part! /mydata shows your answers."
+    for incoming in (Do(Command.PAUSE), Do(Command.STOP), Said("hello"), Begin(None)):
+        assert chat.texts(await chat.send(incoming)) == [finished]
+    # someone who never took part still needs an invite
+    stranger = Chat(service, identity=8_100_009)
+    assert chat.texts(await stranger.send(Do(Command.BACK))) == [
+        "Welcome. To take part, please open the invite link you were given."
+    ]
