@@ -8,6 +8,8 @@ Formats (each at most 64 bytes, Telegram's limit):
     L:pick:<scope>           PickLanguage
     del:y / del:n            ConfirmDelete
     res:<code>               ResultsOptIn
+    P:<language>:<scope>     ShowPrivacy
+    x                        LeaveChat (the safe exit)
 Anything else decodes to None: a button from an old version, another bot, or a forged update changes nothing.
 """
 
@@ -22,8 +24,10 @@ from consultations.interactions import (
     Answer,
     ChooseLanguage,
     ConfirmDelete,
+    LeaveChat,
     PickLanguage,
     ResultsOptIn,
+    ShowPrivacy,
 )
 from flows.events import MAX_STEPS, MAX_TOKEN_LENGTH
 
@@ -39,6 +43,8 @@ ANSWER = re.compile(
 LANGUAGE = re.compile(rf"L:([a-z]{{2,3}}):({CODE})?")
 PICK = re.compile(rf"L:pick:({CODE})?")
 RESULTS = re.compile(rf"res:({CODE})")
+PRIVACY = re.compile(rf"P:([a-z]{{2,3}}):({CODE})")
+LEAVE = "x"
 DELETE = {"del:y": True, "del:n": False}
 
 
@@ -58,6 +64,10 @@ def encode(action: Action) -> str:
         data = f"L:pick:{action.scope}"
     elif isinstance(action, ConfirmDelete):
         data = "del:y" if action.erase else "del:n"
+    elif isinstance(action, ShowPrivacy):
+        data = f"P:{action.language}:{action.scope}"
+    elif isinstance(action, LeaveChat):
+        data = LEAVE
     else:
         data = f"res:{action.code}"
     if len(data.encode()) > MAX_BYTES or decode(data) != action:
@@ -67,8 +77,12 @@ def encode(action: Action) -> str:
 
 def decode(data: str) -> Action | None:
     """The action a button carries, or None for anything this codec did not make."""
+    if data == LEAVE:
+        return LeaveChat()
     if data in DELETE:
         return ConfirmDelete(erase=DELETE[data])
+    if match := PRIVACY.fullmatch(data):
+        return ShowPrivacy(match.group(2), match.group(1))
     if match := PICK.fullmatch(data):
         return PickLanguage(match.group(1) or "")
     if match := LANGUAGE.fullmatch(data):

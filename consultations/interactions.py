@@ -63,13 +63,29 @@ class ResultsOptIn:
     code: str
 
 
-Action = Answer | ChooseLanguage | PickLanguage | ConfirmDelete | ResultsOptIn
+@dataclass(frozen=True)
+class ShowPrivacy:
+    """The privacy notice of the consultation named by `scope` (its code, or an invite code), in `language`:
+    on the consent message, before the person has a session that would name it."""
+
+    scope: str
+    language: str
+
+
+@dataclass(frozen=True)
+class LeaveChat:
+    """"Exit and clear chat": the safe exit, from any message, however old."""
+
+
+Action = Answer | ChooseLanguage | PickLanguage | ConfirmDelete | ResultsOptIn | ShowPrivacy | LeaveChat
 ACTIONS: dict[str, type[Action]] = {
     "answer": Answer,
     "language": ChooseLanguage,
     "languages": PickLanguage,
     "delete": ConfirmDelete,
     "results": ResultsOptIn,
+    "privacy": ShowPrivacy,
+    "exit": LeaveChat,
 }
 """Every action type by a stable name (serialised outcomes say which one an option carries)."""
 

@@ -29,6 +29,7 @@ from consultations.interactions import (
     Do,
     Exit,
     Incoming,
+    LeaveChat,
     Option,
     Other,
     Outcome,
@@ -38,6 +39,7 @@ from consultations.interactions import (
     ResultsOptIn,
     Said,
     Sender,
+    ShowPrivacy,
 )
 from flows.engine import Engine, engine_for
 from flows.events import (
@@ -181,6 +183,7 @@ class Turn:
         if isinstance(incoming, AskLanguage):
             return self.language_picker(self.consultation.code if self.consultation else "")
         if isinstance(incoming, AskPrivacy):
+            await self.load_finished()  # with no session live, the consultation last taken part in
             return Outcome([texts.privacy_notice(self.language, self.consultation)])
         if isinstance(incoming, Exit):
             return await self.safe_exit()
@@ -221,9 +224,14 @@ class Turn:
         replies = self.replies(engine.handle(state, Start(), terms(consultation)), scope, state.language)
         proof = consent_seal(self.service.pepper, self.key, scope, state.language)
         replies = [with_seal(reply, proof, state.language) for reply in replies]
-        if len(consultation.language_list) > 1 and replies:
-            change = (Option(f"🌐 {texts.language_name(state.language)}", PickLanguage(scope)),)
-            replies[-1] = with_controls(replies[-1], change)
+        if replies:
+            label = t(state.language, "Your privacy")
+            privacy = Option(f"🔒 {label}", ShowPrivacy(scope, state.language))
+            if len(consultation.language_list) > 1:
+                change = Option(f"🌐 {texts.language_name(state.language)}", PickLanguage(scope))
+                replies[-1] = with_controls(replies[-1], (change, privacy))
+            else:
+                replies[-1] = with_controls(replies[-1], (privacy,))
         return Outcome(replies)
 
     async def press(self, action: Action | None) -> Outcome:
@@ -247,6 +255,13 @@ class Turn:
             return outcome
         if isinstance(action, ResultsOptIn):
             return await self.opt_in(action.code)
+        if isinstance(action, ShowPrivacy):
+            await self.named(action.scope)
+            language = action.language if action.language in available_languages() else self.language
+            return Outcome([texts.privacy_notice(language, self.consultation)])
+        if isinstance(action, LeaveChat):
+            await self.load()
+            return await self.safe_exit()
         return await self.answer(action)
 
     async def answer(self, action: Answer) -> Outcome:
@@ -479,6 +494,8 @@ def replies(events: list[Event], scope: str, language: str) -> list[Reply]:
             step = event.step_index
 
             def option(choice: Choice, step: int | None = step) -> Option:
+                if choice.token == EXIT:
+                    return Option(choice.label, LeaveChat())
                 if step is None:
                     raise RuntimeError("the engine offered choices outside a step")  # an engine bug
                 return Option(choice.label, Answer(scope, step, choice.token), choice.number, choice.selected)

@@ -8,7 +8,16 @@ from hypothesis import strategies as st
 
 from bot.callback_data import MAX_BYTES, MAX_CODE_LENGTH, CallbackDataError, decode, encode
 from consultations.consent import SEAL_LENGTH
-from consultations.interactions import Action, Answer, ChooseLanguage, ConfirmDelete, PickLanguage, ResultsOptIn
+from consultations.interactions import (
+    Action,
+    Answer,
+    ChooseLanguage,
+    ConfirmDelete,
+    LeaveChat,
+    PickLanguage,
+    ResultsOptIn,
+    ShowPrivacy,
+)
 from flows.events import MAX_STEPS, MAX_TOKEN_LENGTH
 
 codes = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefxyz0123456789_-", min_size=1, max_size=MAX_CODE_LENGTH)
@@ -22,6 +31,8 @@ actions = st.one_of(
     st.builds(PickLanguage, codes | st.just("")),
     st.builds(ConfirmDelete, st.booleans()),
     st.builds(ResultsOptIn, codes),
+    st.builds(ShowPrivacy, codes, languages),
+    st.just(LeaveChat()),
 )
 
 
@@ -59,6 +70,9 @@ def test_buttons_already_in_chats_keep_working() -> None:
     assert decode("L:pick:DEMO") == PickLanguage("DEMO")
     assert decode("del:y") == ConfirmDelete(True) and decode("del:n") == ConfirmDelete(False)
     assert decode("res:DEMO") == ResultsOptIn("DEMO")
+    assert decode("DEMO.3.x") == Answer("DEMO", 3, "x")  # the safe exit of older messages: the engine's
+    assert decode("x") == LeaveChat()
+    assert decode("P:fr:DEMO") == ShowPrivacy("DEMO", "fr")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from sqlmodel import select
 from config.settings import Secrets
 from consultations import lifecycle
 from consultations.consent import consent_seal
-from consultations.interactions import Answer, Begin, Do, Press, ResultsOptIn, Said
+from consultations.interactions import Answer, AskPrivacy, Begin, Do, Press, Reply, ResultsOptIn, Said
 from consultations.service import ConversationService
 from flows.events import Command, Notice
 from flows.loader import shipped_library
@@ -54,12 +54,19 @@ async def rows(database: Database) -> dict[str, int]:
 NOTHING = {"participant": 0, "session": 0, "answer": 0, "consent_record": 0, "results_opt_in": 0}
 
 
-async def finish(chat: Chat, code: str = CODE) -> None:
-    """Consent, an adult age band, then every other question skipped, to the end."""
-    await chat.start(code)
-    await chat.choose("I agree")
-    await chat.choose("25 to 34")
-    while any(o.label == "Skip" for o in chat.last.choices):
+def question(chat: Chat) -> Reply:
+    """The newest message on screen that offers choices."""
+    return next(reply for _, reply in reversed(chat.screen) if reply.choices)
+
+
+async def finish(chat: Chat, code: str = CODE, *, start: bool = True) -> None:
+    """Consent, an adult age band, then every other question skipped, to the end (`start`: from the invite)."""
+    if start:
+        await chat.start(code)
+        await chat.choose("I agree")
+    if question(chat).text == "How old are you?":
+        await chat.choose("25 to 34")
+    while any(o.label == "Skip" for o in question(chat).choices):
         await chat.choose("Skip")
     assert chat.last.text.startswith("Thank you. Your answers are saved.")
 
@@ -188,3 +195,27 @@ async def test_item_4_after_the_end_back_and_skip_are_answered_for_what_they_are
     assert chat.texts(await stranger.send(Do(Command.BACK))) == [
         "Welcome. To take part, please open the invite link you were given."
     ]
+
+
+async def test_item_6_privacy_names_the_organisation_before_during_and_after(
+    service: ConversationService, database: Database
+) -> None:
+    named = "Who: this consultation is run by CSO Nairobi."
+    chat = Chat(service, identity=8_100_010, language_code="en")
+    await chat.start(CODE)
+    # before consent (nothing stored, so /privacy cannot know the consultation): the consent offers it
+    assert [[o.label for o in group] for group in chat.last.controls][-1] == ["🌐 English", "🔒 Your privacy"]
+    await chat.choose("🔒 Your privacy")
+    assert named in chat.last.text
+    await chat.choose("🌐 English")
+    await chat.choose("Français")
+    await chat.choose("🔒 Votre vie privée")
+    assert "Qui : cette consultation est menée par CSO Nairobi." in chat.last.text
+    assert await rows(database) == NOTHING
+    # while answering, and once finished
+    other = Chat(service, identity=8_100_011)
+    await other.start(CODE)
+    await other.choose("I agree")
+    assert named in chat.texts(await other.send(AskPrivacy()))[0]
+    await finish(other, start=False)
+    assert named in chat.texts(await other.send(AskPrivacy()))[0]

@@ -70,7 +70,10 @@ async def test_a_whole_consultation_through_the_core_alone(
     assert "This consultation is run by CSO Nairobi. Your answers are kept until 180 days" in consent.text
     assert consent.text.endswith("\n\nDo you agree to take part?")
     assert [o.label for o in consent.options] == ["I agree", "Not now"]
-    assert [[o.label for o in group] for group in consent.controls] == [["Exit and clear chat"], ["🌐 English"]]
+    assert [[o.label for o in group] for group in consent.controls] == [
+        ["Exit and clear chat"],
+        ["🌐 English", "🔒 Your privacy"],
+    ]
     async with database.reader() as session:
         assert await privacy_ops.participant_data(session, key, service.keys) is None  # nothing before consent
 

@@ -16,7 +16,7 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     amina = h.user("Amina", username="amina_canary_user")
     [consent] = await h.send(amina, f"/start {CODE}")
     assert "private survey" in (consent.text or "")
-    assert labels(consent) == ["I agree", "Not now", EXIT_LABEL["en"], "🌐 English"]
+    assert labels(consent) == ["I agree", "Not now", EXIT_LABEL["en"], "🌐 English", "🔒 Your privacy"]
     group = await h.agree(amina, consent)
     assert group.text and group.text.startswith("Which group are you part of?")
     assert "Skip" in labels(group)
@@ -79,7 +79,7 @@ async def test_french_participant_gets_french_and_can_type_labels(harness: Harne
     pierre = h.user("Pierre", language="fr")
     [consent] = await h.send(pierre, f"/start {CODE}")
     assert consent.text and consent.text.startswith("Bonjour.")
-    assert labels(consent) == ["J’accepte", "Pas maintenant", EXIT_LABEL["fr"], "🌐 Français"]
+    assert labels(consent) == ["J’accepte", "Pas maintenant", EXIT_LABEL["fr"], "🌐 Français", "🔒 Votre vie privée"]
     group = await h.agree(pierre, consent)
     assert group.text and group.text.startswith("De quel groupe")
     [awareness] = await h.send(pierre, "3")  # by number: Un membre de la communauté
