@@ -74,7 +74,7 @@ class ShowPrivacy:
 
 @dataclass(frozen=True)
 class LeaveChat:
-    """"Exit and clear chat": the safe exit, from any message, however old."""
+    """ "Exit and clear chat": the safe exit, from any message, however old."""
 
 
 Action = Answer | ChooseLanguage | PickLanguage | ConfirmDelete | ResultsOptIn | ShowPrivacy | LeaveChat

@@ -163,6 +163,7 @@ class Turn:
 
     async def run(self, incoming: Incoming) -> Outcome:
         outcome = await self.dispatch(incoming)
+        outcome.replies = [with_exit(reply) for reply in outcome.replies]
         participant_id = self.participant.id if self.participant is not None else None
         if self.sender.message_id is not None and not outcome.delete_ids and participant_id is not None:
             # the person's own message (or the one they chose on): its id only, at most 48 h, for the safe exit
@@ -530,6 +531,19 @@ def terms(consultation: Consultation) -> Terms:
 def stale() -> Outcome:
     """A choice from an earlier message, or one the core cannot use: nothing changes, and the person is told."""
     return Outcome(note=Notice.EARLIER_QUESTION)
+
+
+def with_exit(reply: Reply) -> Reply:
+    """Every message with choices offers "Exit and clear chat", whatever made it (a question, the consent, the
+    languages, the end, a confirmation): the way out is on every screen that has buttons."""
+    if not reply.choices or any(is_exit(option.action) for option in reply.choices):
+        return reply
+    return with_controls(reply, (Option(t(reply.language, "Exit and clear chat"), LeaveChat()),))
+
+
+def is_exit(action: Action) -> bool:
+    """The safe exit: its own action, or (on messages sent before it had one) a step's exit choice."""
+    return isinstance(action, LeaveChat) or (isinstance(action, Answer) and action.token == EXIT)
 
 
 def with_controls(reply: Reply, *groups: tuple[Option, ...]) -> Reply:

@@ -22,7 +22,8 @@ async def test_changing_language_before_consent_stores_nothing(harness: Harness)
     [consent] = await h.send(user, f"/start {CODE}")
     assert "🌐 Français" in labels(consent)
     [picker] = await h.press(user, consent, "🌐 Français")
-    assert picker.text == "Choisissez votre langue :" and labels(picker) == ["English", "Français"]
+    assert picker.text == "Choisissez votre langue :"
+    assert labels(picker) == ["English", "Français", "Quitter et effacer la discussion"]
     [english] = await h.press(user, picker, "English")
     assert english.text and english.text.startswith("Hello.") and labels(english)[0] == "I agree"
     async with h.database.reader() as session:

@@ -68,7 +68,7 @@ async def test_delete_erases_everything_and_start_begins_afresh(any_harness: Har
     group = await h.agree(user, consent)
     [awareness] = await h.press(user, group, "Other")
     [question] = await h.send(user, "/delete")
-    assert labels(question) == ["Yes, delete everything", "No, keep my answers"]
+    assert labels(question) == ["Yes, delete everything", "No, keep my answers", EXIT_LABEL["en"]]
     [kept] = await h.press(user, question, "No, keep my answers")
     assert kept.text == "Nothing was deleted."
     assert (await table_counts(h))["answer"] == 3

@@ -84,7 +84,7 @@ async def test_complete_roadmap_feedback_in_each_language(harness: Harness, lang
             h.emulator.user_sends_text(user, "Elimu kwa watoto wote" if language == "sw" else "…")
         [message] = await h.emulator.wait_for_bot_messages(user.id, 1)
         seen.append(message)
-        if not message.buttons or all(str(b["callback_data"]).startswith("res:") for b in message.buttons):
+        if not message.buttons or any(str(b["callback_data"]).startswith("res:") for b in message.buttons):
             break
     async with h.database.reader() as session:
         [row] = (await session.exec(select(ConversationSession))).all()

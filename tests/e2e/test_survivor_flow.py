@@ -36,6 +36,8 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     assert recommendation.text and recommendation.text.startswith("What is the one thing")
     [thanks] = await h.send(amina, "More labour inspectors, call +254 712 345 678 canaryword")
     assert thanks.text and thanks.text.startswith("Thank you.") and "No one will see your name" in thanks.text
+    # issue 10, item 2: the last message ("You can close this chat now") has a button, so it has the way out
+    assert labels(thanks) == ["Tell me when the results are out", EXIT_LABEL["en"]]
 
     # every bot message is protected content
     assert all(m.protect_content for m in h.emulator.bot_messages(amina.id))
