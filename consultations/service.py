@@ -7,6 +7,7 @@ decide every change of the session (flows), and writes through storage functions
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, timedelta
 
 from config.errors import StorageError
@@ -48,6 +49,7 @@ from flows.events import (
     Choice,
     ChoiceInput,
     CommandInput,
+    ConsentDeclined,
     ConsentGiven,
     Event,
     ExitRequested,
@@ -286,13 +288,15 @@ class Turn:
         language = action.language if action.language in offered else self.choose_language(consultation)
         engine = self.engine(consultation)
         state = engine.new_session(language)
+        before = copy.deepcopy(state)
         events = engine.handle(state, choice, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
             return stale()
         if any(isinstance(e, ExitRequested) for e in events):
             return await self.safe_exit()
+        shown = answered(engine, before, choice, events, terms(consultation))
         if not any(isinstance(e, ConsentGiven) for e in events):
-            return Outcome(self.replies(events, action.scope, state.language))
+            return Outcome([*shown, *self.replies(events, action.scope, state.language)])
         if self.participant is None:
             self.participant = await conversations.create_participant(self.s, self.key, state.language)
         self.row = await conversations.start_session(
@@ -306,7 +310,7 @@ class Turn:
             context=state.to_json(),
         )
         await self.persist(self.row, consultation, events)
-        return Outcome(self.replies(events, consultation.code, state.language))
+        return Outcome([*shown, *self.replies(events, consultation.code, state.language)])
 
     async def step(self, given: Input) -> Outcome:
         """Step the loaded session with one input, store what the engine decided, and reply."""
@@ -318,19 +322,21 @@ class Turn:
             return Outcome([texts.consultation_closed(row.language)])
         engine = self.engine(consultation, row)
         state = SessionState.from_row(row.state, row.language, row.status, row.context)
+        before = copy.deepcopy(state)
         events = engine.handle(state, given, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
             return stale()
         if any(isinstance(e, ExitRequested) for e in events):
             return await self.safe_exit()
+        shown = answered(engine, before, given, events, terms(consultation))
         if any(isinstance(e, Underage) for e in events):
             # Under 18: nothing they gave is kept (ILO-IPEC); they get help resources only.
             await privacy_ops.erase_participant(self.s, self.key)
             self.participant = self.row = None
-            replies = self.replies(events, consultation.code, state.language)
+            replies = [*shown, *self.replies(events, consultation.code, state.language)]
             return Outcome([*replies, texts.help_resources(self.service.help_resources, consultation, state.language)])
         await self.persist(row, consultation, events, state)
-        replies = self.replies(events, consultation.code, state.language)
+        replies = [*shown, *self.replies(events, consultation.code, state.language)]
         if any(isinstance(e, FlowCompleted) for e in events) and replies:
             results = Option(t(state.language, "Tell me when the results are out"), ResultsOptIn(consultation.code))
             replies[-1] = with_controls(replies[-1], (results,))
@@ -511,6 +517,33 @@ def replies(events: list[Event], scope: str, language: str) -> list[Reply]:
                 )
             )
     return out
+
+
+def answered(engine: Engine, before: SessionState, given: Input, events: list[Event], terms: Terms) -> list[Reply]:
+    """The question a choice was just made on, as it should stay on screen: its text and the choice made, and
+    no buttons left that look alive. An edit of the message chosen on (`replace`), never a new message; none
+    when the choice did not answer the question (a page turned, an option ticked, a stale press)."""
+    if not isinstance(given, ChoiceInput) or before.finished:
+        return []
+    step = engine.step_of(before)
+    if engine.flow.steps.index(step) != given.step_index:
+        return []
+    recorded = next((e for e in events if isinstance(e, AnswerRecorded) and e.question_id == step.id), None)
+    if recorded is None and not any(isinstance(e, ConsentDeclined | Underage) for e in events):
+        return []
+    language = before.language
+    question = engine.prompt(copy.deepcopy(before), terms)
+    pressed = next((c.label for c in question.choices if c.token == given.token), "")
+    codes = recorded.codes if recorded is not None and recorded.codes else ()
+    labels = engine.answer_labels(step.id, language) if codes else {}  # choice steps' options, by code
+    if recorded is not None and recorded.skipped:
+        skipped = t(language, "Skipped")
+        mark = f"⏭ {skipped}"
+    elif labels:
+        mark = "✅ " + ", ".join(labels.get(code, code) for code in codes)
+    else:
+        mark = f"✅ {pressed}"  # the consent's "I agree" or "Not now", an OK, under 18
+    return [Reply(f"{question.text}\n\n{mark}", language, replace=True)]
 
 
 def engine_input(incoming: Incoming) -> Input:

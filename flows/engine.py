@@ -138,7 +138,9 @@ class Engine:
         if isinstance(given, CommandInput):
             return self._command(state, given.command)
         if isinstance(given, UnsupportedInput):
-            return [ShowNotice(Notice.TEXT_AND_CHOICES_ONLY), self._prompt(state)]
+            # One short line pointing to the question already on screen: sending the question again for each
+            # sticker would leave copies of it, each with buttons that look alive.
+            return [ShowNotice(Notice.UNKNOWN_COMMAND if given.kind == "command" else Notice.QUESTION_ABOVE)]
         compiled = self._steps[state.state]
         ctx = self.context(state, terms)
         if isinstance(given, TextInput):

@@ -116,6 +116,8 @@ class Notice(StrEnum):
     AGREE_OR_NOT_NOW = "agree_or_not_now"  # the consent: agree or not now
     WRITE_OR_SKIP = "write_or_skip"  # an empty written answer: write something, or skip
     TEXT_AND_CHOICES_ONLY = "text_and_choices_only"  # a sticker, photo, voice note... cannot be read
+    QUESTION_ABOVE = "question_above"  # ...and the question is already on screen: answer it there
+    UNKNOWN_COMMAND = "unknown_command"  # a command we do not have; the question is already on screen
     EARLIER_QUESTION = "earlier_question"  # a choice from an earlier message: nothing changed
 
 

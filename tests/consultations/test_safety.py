@@ -219,3 +219,30 @@ async def test_item_6_privacy_names_the_organisation_before_during_and_after(
     assert named in chat.texts(await other.send(AskPrivacy()))[0]
     await finish(other, start=False)
     assert named in chat.texts(await other.send(AskPrivacy()))[0]
+
+
+async def test_item_5_a_tapped_option_is_shown_as_chosen_and_its_buttons_go(
+    service: ConversationService, database: Database
+) -> None:
+    chat = Chat(service, identity=8_100_012)
+    await chat.start(CODE)
+    consent_id = chat.screen[-1][0]
+    await chat.choose("I agree")
+    agreed = dict(chat.screen)[consent_id]
+    assert agreed.text.endswith("Do you agree to take part?\n\n✅ I agree") and not agreed.choices
+    age_id = chat.screen[-1][0]
+    await chat.choose("25 to 34")
+    assert dict(chat.screen)[age_id] == Reply("How old are you?\n\n✅ 25 to 34", "en", replace=True)
+    group_id = chat.screen[-1][0]
+    await chat.choose("Skip")
+    assert dict(chat.screen)[group_id].text.endswith("\n\n⏭ Skipped")
+    await chat.choose("No, never")
+    priorities_id = chat.screen[-1][0]
+    await chat.choose("Fair jobs and pay")  # ticked: the question stays, with its buttons
+    await chat.choose("Help and care for people")
+    assert dict(chat.screen)[priorities_id].choices
+    done = await chat.choose("Done")
+    assert done.replies[0].replace and not done.replies[0].choices
+    assert done.replies[0].text.endswith("\n\n✅ Help and care for people, Fair jobs and pay")
+    # only the question being asked has buttons (and the way out) left
+    assert [i for i, reply in chat.screen if reply.choices] == [chat.screen[-1][0]]

@@ -19,19 +19,34 @@ async def at_group_question(h: Harness, language: str = "en") -> tuple[SandboxUs
 
 
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "video", "location", "contact"])
-async def test_media_gets_a_kind_note_and_the_same_question(harness: Harness, kind: str) -> None:
+async def test_media_gets_one_line_pointing_to_the_question_on_screen(harness: Harness, kind: str) -> None:
+    """Issue 10, item 5: each sticker, photo or voice note sent the whole question again: three stickers left
+    four live copies of it. Now one short line answers each, and the question stays the only one with buttons."""
     h = harness
     user, group = await at_group_question(h)
-    h.emulator.user_sends(user, kind)
-    note, again = await h.emulator.wait_for_bot_messages(user.id, 2)
-    assert note.text == "Sorry, I can only read text and buttons here."
-    assert again.text == group.text and labels(again) == labels(group)
+    for _ in range(3):
+        h.emulator.user_sends(user, kind)
+        [note] = await h.emulator.wait_for_bot_messages(user.id, 1)
+        assert note.text == "Sorry, I can only read text and buttons here. Please answer the question above."
+        assert not note.buttons
+    with_buttons = [m for m in h.emulator.chat(user.id) if m.from_bot and m.buttons]
+    assert [m.message_id for m in with_buttons] == [group.message_id]
+    [awareness] = await h.press(user, group, "Other")  # the question on screen still works
+    assert awareness.text and awareness.text.startswith("Have you heard")
     downloads = [c for c in h.emulator.api_calls if c.method.lower() == "getfile"]
     assert downloads == []
     async with h.database.reader() as session:
         [row] = (await session.exec(select(ConversationSession))).all()
         answers = (await session.exec(select(Answer))).all()
-    assert row.state == "group" and [a.question_id for a in answers] == ["consent", "age"]
+    assert row.state == "awareness" and [a.question_id for a in answers] == ["consent", "age", "group"]
+
+
+async def test_unknown_command_gets_one_line(harness: Harness) -> None:
+    h = harness
+    user, _ = await at_group_question(h)
+    [note] = await h.send(user, "/frobnicate")
+    assert note.text == "Sorry, I do not know that command (/help lists them). Please answer the question above."
+    assert not note.buttons
 
 
 async def test_text_that_matches_no_option_reasks_with_buttons(harness: Harness) -> None:
@@ -56,9 +71,10 @@ async def test_whitespace_text_reasks_a_free_text_question(harness: Harness) -> 
 async def test_stale_button_is_acknowledged_and_changes_nothing(harness: Harness) -> None:
     h = harness
     user, group = await at_group_question(h)
+    data = group.buttons[1]["callback_data"]  # a button of the question, kept (answered, it has none left)
     [awareness] = await h.press(user, group, "A community member")
+    assert not group.buttons
     h.emulator.mark(user.id)
-    data = group.buttons[1]["callback_data"]
     note = await h.press_and_get_answer(user, group, data)
     assert note == "This button belongs to an earlier question."
     forged = await h.press_and_get_answer(user, group, "not-our-data")
@@ -187,14 +203,6 @@ async def test_restart_mid_conversation_continues_at_the_same_question(harness: 
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
     assert answers == {"consent": "agree", "age": "25_34", "group": "other", "awareness": "heard_of_it"}
-
-
-async def test_unknown_command_explains_and_reasks(harness: Harness) -> None:
-    h = harness
-    user, group = await at_group_question(h)
-    note, again = await h.send(user, "/frobnicate", expect=2)
-    assert note.text == "Sorry, I can only read text and buttons here."
-    assert again.text == group.text
 
 
 async def test_group_chats_are_ignored(harness: Harness) -> None:

@@ -29,12 +29,14 @@ async def consented(h: Harness, code: str = CODE, **user: str) -> tuple[SandboxU
 async def test_back_lets_a_participant_change_an_answer(harness: Harness) -> None:
     h = harness
     user, group = await consented(h)
+    asked = group.text
     [awareness] = await h.press(user, group, "Other")
+    assert group.text == f"{asked}\n\n✅ Other" and not group.buttons  # the answered question, edited
     going, again = await h.send(user, "/back", expect=2)
     assert going.text == "Going back to the previous question."
-    assert again.text == group.text
+    assert again.text == asked
     [awareness2] = await h.press(user, again, "A family member")
-    assert awareness2.text == awareness.text
+    assert awareness2.text and awareness.text and awareness2.text == awareness.text.split("\n\n✅")[0]
     assert (await answers(h))["group"] == "family_member"
     # back to the group question, then the age band, then there is nothing earlier (consent is not a question)
     await h.send(user, "/back", expect=2)

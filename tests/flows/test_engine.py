@@ -166,11 +166,11 @@ def test_stale_button_changes_nothing(engine: Engine) -> None:
     assert state == before
 
 
-def test_unsupported_input_explains_and_reasks(engine: Engine) -> None:
+def test_unsupported_input_gets_one_line_pointing_to_the_question_on_screen(engine: Engine) -> None:
+    """Issue 10, item 5: the question was sent again for each sticker, leaving live-looking copies of it."""
     state = agreed(engine)
-    events = engine.handle(state, UnsupportedInput("sticker"))
-    assert events[0] == ShowNotice(Notice.TEXT_AND_CHOICES_ONLY)
-    assert events[1] == engine.prompt(state)
+    assert engine.handle(state, UnsupportedInput("sticker")) == [ShowNotice(Notice.QUESTION_ABOVE)]
+    assert engine.handle(state, UnsupportedInput("command")) == [ShowNotice(Notice.UNKNOWN_COMMAND)]
     assert state.state == "color"
 
 
