@@ -9,7 +9,8 @@ messages to delete (the safe exit), a note for a pressed choice. The chat to ans
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from config.errors import VoicesError
@@ -167,6 +168,29 @@ class AskMyData:
 
 
 Incoming = Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy | Exit | AskDelete | AskMyData
+
+LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+"""A UTF-16 surrogate on its own: JSON can carry it (a client can send `\\ud800`), UTF-8 cannot, so every
+encode (a log line, a database parameter, encryption, a reply) would fail on it."""
+
+
+def well_formed(incoming: Incoming) -> Incoming:
+    """The input with every lone surrogate in its text replaced by U+FFFD (the replacement character), so that
+    text always encodes, wherever it goes next."""
+    if isinstance(incoming, Said) and LONE_SURROGATE.search(incoming.text):
+        return Said(LONE_SURROGATE.sub("\ufffd", incoming.text))
+    if isinstance(incoming, Begin) and incoming.code is not None and LONE_SURROGATE.search(incoming.code):
+        return Begin(LONE_SURROGATE.sub("\ufffd", incoming.code))
+    return incoming
+
+
+def well_formed_sender(sender: Sender) -> Sender:
+    """The sender with a language code that always encodes (it comes from the client too)."""
+    code = sender.language_code
+    if code is None or not LONE_SURROGATE.search(code):
+        return sender
+    return replace(sender, language_code=LONE_SURROGATE.sub("\ufffd", code))
+
 
 # ---- out ----
 

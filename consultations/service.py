@@ -41,6 +41,8 @@ from consultations.interactions import (
     Said,
     Sender,
     ShowPrivacy,
+    well_formed,
+    well_formed_sender,
 )
 from flows.engine import Engine, engine_for
 from flows.events import (
@@ -103,6 +105,7 @@ class ConversationService:
         """One input in one transaction, under the participant's lock. `update_id` (the channel's id of the
         input, when it has one) is claimed first: an input delivered twice is handled once."""
         key = pseudonym(self.pepper, sender.identity)
+        sender, incoming = well_formed_sender(sender), well_formed(incoming)  # text that always encodes
         async with self.db.transaction(lock_key=key) as session:
             if update_id is not None and not await repo.claim_update(session, update_id):
                 return Outcome(duplicate=True)

@@ -81,6 +81,7 @@ _TLDS = (
     "us|ca|de|es|it|pt|nl|be|ch|mx|cl|bo|ec|np|bd|pk|lk|id|my|th|vn|kh|cn|jp|kr|ua|kz|uz|ru|рф"
 )
 _TRAILING = r"(?=[.,;:!?)\]»”'\"]*(?:\s|$))"
+_LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(
     rf"(?:(?:https?|ftp|tg)://|www\.)\S+?{_TRAILING}"  # scheme or www: up to the next space
@@ -142,6 +143,7 @@ def redact(text: str, region: str | None = None) -> str:
 
     `region` is the consultation's country (ISO alpha-2), for phone numbers written in its local format.
     """
+    text = _LONE_SURROGATE.sub("\ufffd", text)  # what UTF-8 cannot carry would fail encryption and storage
     text = _EMAIL.sub("[email]", text)
     text = _URL.sub("[link]", text)
     text = _HANDLE.sub("[handle]", text)

@@ -12,7 +12,7 @@ from sqlmodel import select
 from config.settings import Secrets
 from consultations import lifecycle
 from consultations.consent import consent_seal
-from consultations.interactions import Answer, AskPrivacy, Begin, Do, Press, Reply, ResultsOptIn, Said
+from consultations.interactions import Answer, AskMyData, AskPrivacy, Begin, Do, Press, Reply, ResultsOptIn, Said
 from consultations.service import ConversationService
 from flows.events import Command, Notice
 from flows.loader import shipped_library
@@ -246,3 +246,23 @@ async def test_item_5_a_tapped_option_is_shown_as_chosen_and_its_buttons_go(
     assert done.replies[0].text.endswith("\n\n✅ Help and care for people, Fair jobs and pay")
     # only the question being asked has buttons (and the way out) left
     assert [i for i, reply in chat.screen if reply.choices] == [chat.screen[-1][0]]
+
+
+async def test_item_8_lone_surrogates_anywhere_in_an_input_are_read(
+    service: ConversationService, database: Database
+) -> None:
+    chat = Chat(service, identity=8_100_013, language_code="f\udc00r")
+    assert chat.texts(await chat.start("SAFE\ud800"))[0].startswith("This invite link is not valid")
+    await chat.start(CODE)
+    await chat.choose("I agree")
+    await chat.say("2\ud800")  # not an age band: asked again
+    assert question(chat).text == "How old are you?"
+    await chat.choose("25 to 34")
+    while question(chat).options:
+        await chat.choose("Skip")
+    await chat.say("More \ud800 schools")
+    async with database.reader() as session:
+        [stored] = [a for a in (await session.exec(select(StoredAnswer))).all() if a.text_cipher]
+    assert stored.question_id == "recommendation"
+    mine = await chat.send(AskMyData())
+    assert "More \ufffd schools" in "\n".join(chat.texts(mine))

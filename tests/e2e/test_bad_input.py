@@ -41,6 +41,27 @@ async def test_media_gets_one_line_pointing_to_the_question_on_screen(harness: H
     assert row.state == "awareness" and [a.question_id for a in answers] == ["consent", "age", "group"]
 
 
+async def test_a_lone_surrogate_is_read_not_apologised_for(harness: Harness) -> None:
+    """Issue 10, item 8: text with a lone surrogate (a client can send `\\ud800` in JSON; UTF-8 cannot carry it)
+    got the apology every time: it could not be redacted, encrypted, stored or logged. Now it is read, with the
+    replacement character in its place, as an answer, a typed option and an invite code."""
+    h = harness
+    user, group = await at_group_question(h)
+    note, _ = await h.send_raw_text(user, "\ud800", expect=2)  # not an option: asked again, kindly
+    assert note.text == "Please choose one of the buttons below, or type its number."
+    [message] = await h.press(user, group, "Skip")
+    for _ in range(4):
+        [message] = await h.press(user, message, "Skip")
+    [thanks] = await h.send_raw_text(user, "Schools \ud83d and \udc00 jobs \U0001f600")
+    assert thanks.text and thanks.text.startswith("Thank you.")
+    [data] = await h.send(user, "/mydata")
+    assert data.text and "Schools \ufffd and \ufffd jobs \U0001f600" in data.text
+    [invalid] = await h.send(user, "/start E2E\ud800")
+    assert invalid.text and invalid.text.startswith("This invite link is not valid")
+    apology = "Sorry, something went wrong on our side."
+    assert not [m for m in h.emulator.bot_messages(user.id) if apology in (m.text or "")]
+
+
 async def test_unknown_command_gets_one_line(harness: Harness) -> None:
     h = harness
     user, _ = await at_group_question(h)
