@@ -17,6 +17,7 @@ from flows.events import (
     FlowCompleted,
     Input,
     Notice,
+    QuestionCount,
     SessionPaused,
     ShowMessage,
     ShowNotice,
@@ -75,6 +76,10 @@ class Engine:
             for index, step in enumerate(flow.steps)
         }
         self._waits = [REGISTRY[step.type].waits for step in flow.steps]
+        questions = [step for step in flow.steps if REGISTRY[step.type].question]
+        branching = any(step.relevant for step in questions) or any(isinstance(s.next, tuple) for s in flow.steps)
+        self.questions = QuestionCount(len(questions), at_most=branching)
+        """How many questions the flow asks, for the consent message (the one source of that number)."""
 
     def new_session(self, language: str) -> SessionState:
         lang = language if language in self.flow.languages else self.flow.default_language
@@ -92,6 +97,7 @@ class Engine:
             skippable=not compiled.step.required,
             choice_filter=compiled.choice_filter,
             terms=terms,
+            questions=self.questions,
         )
 
     def prompt(self, state: SessionState, terms: Terms | None = None) -> ShowMessage:

@@ -71,6 +71,15 @@ class Terms:
     organisation: str | None = None
 
 
+@dataclass(frozen=True)
+class QuestionCount:
+    """How many questions a flow asks: `number`, or at most that many when some are asked only after certain
+    answers (`at_most`). Counted from the flow, never written by hand in a text that could drift from it."""
+
+    number: int
+    at_most: bool = False
+
+
 # ---- events (what happened; the adapter acts on them) ----
 
 

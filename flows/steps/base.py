@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from config.i18n import t
-from flows.events import AnswerRecorded, Choice, Event, Notice, ShowMessage, ShowNotice, Terms
+from flows.events import AnswerRecorded, Choice, Event, Notice, QuestionCount, ShowMessage, ShowNotice, Terms
 from flows.expressions import Expression, Scope
 from flows.schema import FlowDefinition, Option, Step
 from flows.session import SessionState
@@ -23,8 +23,8 @@ PAGE_SIZE = 10
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step needs besides its definition: language, its index, limits, compiled expressions, and the
-    consultation's terms (for the consent message)."""
+    """What a step needs besides its definition: language, its index, limits, compiled expressions, and for the
+    consent message the consultation's terms and how many questions the flow asks."""
 
     language: str
     step_index: int
@@ -32,6 +32,7 @@ class StepContext:
     skippable: bool = True
     choice_filter: Expression | None = None
     terms: Terms | None = None
+    questions: QuestionCount | None = None
 
     def text(self, texts: dict[str, str] | None) -> str:
         return (texts or {}).get(self.language, "")
