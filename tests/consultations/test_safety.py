@@ -3,6 +3,7 @@ real PostgreSQL server."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -14,8 +15,10 @@ from consultations import lifecycle
 from consultations.consent import consent_seal
 from consultations.interactions import Answer, AskMyData, AskPrivacy, Begin, Do, Press, Reply, ResultsOptIn, Said
 from consultations.service import ConversationService
+from flows.engine import engine_for
 from flows.events import Command, Notice
 from flows.loader import shipped_library
+from flows.steps.consent import question_count_text
 from storage.database import Database
 from storage.models import Answer as StoredAnswer
 from storage.models import ConsentRecord, ConversationSession, Participant
@@ -23,6 +26,7 @@ from storage.models import ResultsOptIn as StoredOptIn
 from storage.privacy import pseudonym
 from tests.consultations.chat import Chat
 
+SHIPPED_LANGUAGES = ["en", "fr", "es", "pt", "ar", "sw"]
 CODE = "SAFE2026"
 OTHER = "OTHER026"
 
@@ -266,3 +270,21 @@ async def test_item_8_lone_surrogates_anywhere_in_an_input_are_read(
     assert stored.question_id == "recommendation"
     mine = await chat.send(AskMyData())
     assert "More \ufffd schools" in "\n".join(chat.texts(mine))
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+async def test_item_7_the_consent_counts_the_questions_from_the_flow_and_names_pause(
+    service: ConversationService, language: str
+) -> None:
+    flow = shipped_library().latest("roadmap_feedback")
+    count = engine_for(flow).questions
+    written = flow.steps[0].text[language]
+    assert not re.search(rf"(?<!\d){count.number}(?!\d)", written), "the consent text states the count by hand"
+    assert "/pause" in written and "/resume" in written
+    chat = Chat(service, identity=8_100_100 + SHIPPED_LANGUAGES.index(language), language_code=language)
+    shown = "\n".join(chat.texts(await chat.start(CODE)))
+    if language in ("en", "fr"):  # the consultation's languages
+        assert shown.count(question_count_text(count, language)) == 1
+    if language == "en":
+        assert "There are 7 questions." in shown and "Send /pause to take a break" in shown
+        assert "/stop to pause" not in shown
