@@ -157,7 +157,7 @@ async def test_people_already_answering_finish_on_the_version_they_started(harne
     newer = parse_flow(
         {
             **base.model_dump(mode="json", by_alias=True, exclude_none=True),
-            "version": 2,
+            "version": base.version + 1,
             "steps": [
                 s
                 for s in base.model_dump(mode="json", by_alias=True, exclude_none=True)["steps"]
@@ -172,13 +172,13 @@ async def test_people_already_answering_finish_on_the_version_they_started(harne
     async with h.database.transaction() as session:
         consultation = await repo.consultation_by_code(session, CODE)
         assert consultation is not None
-        consultation.flow_version = 2  # what `consultation upgrade-flow` does
+        consultation.flow_version = base.version + 1  # what `consultation upgrade-flow` does
         session.add(consultation)
     [awareness] = await h.press(early, group, "Other")
-    assert awareness.text and awareness.text.startswith("Have you heard")  # still version 1
+    assert awareness.text and awareness.text.startswith("Have you heard")  # still the version started
     late, group2 = await consented(h)
     [priorities] = await h.press(late, group2, "Other")
-    assert priorities.text and priorities.text.startswith("What should the plan do first?")  # version 2
+    assert priorities.text and priorities.text.startswith("What should the plan do first?")  # the newer one
     async with h.database.reader() as session:
         versions = sorted((await session.exec(select(col(ConversationSession.flow_version)))).all())
-    assert versions == [1, 2]
+    assert versions == [base.version, base.version + 1]
