@@ -186,7 +186,10 @@ class FlowLibrary:
 
     @classmethod
     def from_directory(cls, directory: Path = DEFINITIONS_DIR) -> FlowLibrary:
-        return cls([load_flow(p) for p in sorted(directory.glob("*.yaml"))])
+        """The current questionnaires, and earlier versions kept in `previous/` for the consultations (and the
+        people mid-way) still on them."""
+        files = sorted(directory.glob("*.yaml")) + sorted((directory / "previous").glob("*.yaml"))
+        return cls([load_flow(p) for p in files])
 
     def get(self, flow_id: str, version: int) -> FlowDefinition:
         try:
