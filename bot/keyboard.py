@@ -49,6 +49,10 @@ def words(notice: Notice, language: str) -> str:
         return t(language, "Please write your answer, or press “Skip”.")
     if notice is Notice.TEXT_AND_CHOICES_ONLY:
         return t(language, "Sorry, I can only read text and buttons here.")
+    if notice is Notice.QUESTION_ABOVE:
+        return t(language, "Sorry, I can only read text and buttons here. Please answer the question above.")
+    if notice is Notice.UNKNOWN_COMMAND:
+        return t(language, "Sorry, I do not know that command (/help lists them). Please answer the question above.")
     if notice is Notice.EARLIER_QUESTION:
         return t(language, "This button belongs to an earlier question.")
     assert_never(notice)

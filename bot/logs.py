@@ -60,7 +60,12 @@ class JsonFormatter(logging.Formatter):
                 line[key] = getattr(record, key)
         if record.exc_text:
             line["exc"] = record.exc_text
-        return json.dumps(line, ensure_ascii=False)
+        text = json.dumps(line, ensure_ascii=False)
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # a lone surrogate (from a client) cannot be UTF-8: write it escaped
+            return json.dumps(line)
+        return text
 
 
 def configure(level: str = "INFO", secrets: list[str] | None = None, *, json_lines: bool = False) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ DEMO_CODE = "DEMO"
 APPLICATION_KEY = web.AppKey[BotApplication]("application")
 SECRET_KEY = web.AppKey("webhook_secret", str)
 ALLOWED_UPDATES = ["message", "callback_query"]
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass
@@ -153,8 +155,19 @@ async def periodic_cleanup(database: Database, every_seconds: float = 3600, purg
         await asyncio.sleep(every_seconds)
 
 
+def refuse_unsafe_start(settings: Settings) -> None:
+    """Production never runs the sandbox: without a token it would serve the emulator and write a demo
+    consultation into the production database. Checked before anything is opened or written."""
+    if settings.env is Environment.PRODUCTION and settings.sandbox:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN must be set when VOICES_ENV=production: the sandbox is a development tool and "
+            "never runs in production; refusing to start."
+        )
+
+
 async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event | None = None) -> None:
     """`python -m bot run`: everything in one event loop until SIGINT/SIGTERM (or `stop` is set)."""
+    refuse_unsafe_start(settings)
     stop = stop or _stop_on_signals()
     example_help = sandbox_help_resources(settings)
     runtime = await open_runtime(settings, help_resources_path=example_help)
@@ -195,12 +208,13 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
         await application.start()
         stack.push_async_callback(application.stop)
         if webhook:
-            secret = _webhook_secret(settings)
+            host, secret = webhook_binding(settings)
             webhook_app = create_webhook_app(application, secret)
             if not settings.sandbox:
                 mount(webhook_app, dashboard)
-            await stack.enter_async_context(serve_site(webhook_app, settings.webhook_host, settings.webhook_port))
-            url = settings.webhook_url or f"http://127.0.0.1:{settings.webhook_port}{WEBHOOK_PATH}"
+            await stack.enter_async_context(serve_site(webhook_app, host, settings.webhook_port))
+            local = f"http://{LOOPBACK}:{settings.webhook_port}{WEBHOOK_PATH}"
+            url = local if settings.sandbox else settings.webhook_url or local
             await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("webhook set", extra={"event": "run.webhook"})
         else:
@@ -221,12 +235,17 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
         log.info("stopping", extra={"event": "run.stop"})
 
 
-def _webhook_secret(settings: Settings) -> str:
-    if settings.webhook_secret is not None:
-        return settings.webhook_secret.get_secret_value()
+def webhook_binding(settings: Settings) -> tuple[str, str]:
+    """Where the webhook server listens, and the secret it checks. Against Telegram: VOICES_WEBHOOK_HOST and
+    VOICES_WEBHOOK_SECRET (required). In the sandbox the only sender is the emulator in this same process: it
+    listens on loopback only, with VOICES_WEBHOOK_SECRET or else a fresh random secret for this run (never a
+    fixed one, which anyone could read in this file)."""
+    configured = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else None
     if not settings.sandbox:
-        raise ConfigError("VOICES_WEBHOOK_SECRET must be set to run with --webhook against Telegram")
-    return "sandbox-webhook-secret"
+        if configured is None:
+            raise ConfigError("VOICES_WEBHOOK_SECRET must be set to run with --webhook against Telegram")
+        return settings.webhook_host, configured
+    return LOOPBACK, configured or secrets.token_urlsafe(32)
 
 
 def _stop_on_signals() -> asyncio.Event:

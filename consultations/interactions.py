@@ -9,7 +9,8 @@ messages to delete (the safe exit), a note for a pressed choice. The chat to ans
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from config.errors import VoicesError
@@ -21,11 +22,17 @@ from flows.events import Command, Notice
 @dataclass(frozen=True)
 class Answer:
     """A choice of a flow step. `scope` names the consultation: its code, or (on the consent message, before
-    the person has a session) the invite code they came with. `step` is the step's index, `token` the choice's."""
+    the person has a session) the invite code they came with. `step` is the step's index, `token` the choice's.
+
+    On the consent message, before anything is stored, the choice itself carries what the core must know when
+    the person agrees: `language`, the one the consent was shown in, and `seal`, the core's proof that this
+    person was shown this consent (a press made up without /start has none, and is refused)."""
 
     scope: str
     step: int
     token: str
+    language: str = ""
+    seal: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,13 +64,29 @@ class ResultsOptIn:
     code: str
 
 
-Action = Answer | ChooseLanguage | PickLanguage | ConfirmDelete | ResultsOptIn
+@dataclass(frozen=True)
+class ShowPrivacy:
+    """The privacy notice of the consultation named by `scope` (its code, or an invite code), in `language`:
+    on the consent message, before the person has a session that would name it."""
+
+    scope: str
+    language: str
+
+
+@dataclass(frozen=True)
+class LeaveChat:
+    """ "Exit and clear chat": the safe exit, from any message, however old."""
+
+
+Action = Answer | ChooseLanguage | PickLanguage | ConfirmDelete | ResultsOptIn | ShowPrivacy | LeaveChat
 ACTIONS: dict[str, type[Action]] = {
     "answer": Answer,
     "language": ChooseLanguage,
     "languages": PickLanguage,
     "delete": ConfirmDelete,
     "results": ResultsOptIn,
+    "privacy": ShowPrivacy,
+    "exit": LeaveChat,
 }
 """Every action type by a stable name (serialised outcomes say which one an option carries)."""
 
@@ -152,6 +175,29 @@ class AskResults:
 Incoming = (
     Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy | Exit | AskDelete | AskMyData | AskResults
 )
+
+LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+"""A UTF-16 surrogate on its own: JSON can carry it (a client can send `\\ud800`), UTF-8 cannot, so every
+encode (a log line, a database parameter, encryption, a reply) would fail on it."""
+
+
+def well_formed(incoming: Incoming) -> Incoming:
+    """The input with every lone surrogate in its text replaced by U+FFFD (the replacement character), so that
+    text always encodes, wherever it goes next."""
+    if isinstance(incoming, Said) and LONE_SURROGATE.search(incoming.text):
+        return Said(LONE_SURROGATE.sub("\ufffd", incoming.text))
+    if isinstance(incoming, Begin) and incoming.code is not None and LONE_SURROGATE.search(incoming.code):
+        return Begin(LONE_SURROGATE.sub("\ufffd", incoming.code))
+    return incoming
+
+
+def well_formed_sender(sender: Sender) -> Sender:
+    """The sender with a language code that always encodes (it comes from the client too)."""
+    code = sender.language_code
+    if code is None or not LONE_SURROGATE.search(code):
+        return sender
+    return replace(sender, language_code=LONE_SURROGATE.sub("\ufffd", code))
+
 
 # ---- out ----
 

@@ -7,6 +7,7 @@ decide every change of the session (flows), and writes through storage functions
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 
@@ -15,6 +16,7 @@ from config.help_resources import HelpResources
 from config.i18n import available_languages, negotiate, t
 from config.settings import Secrets
 from consultations import rights, texts
+from consultations.consent import consent_seal, seal_holds, with_seal
 from consultations.interactions import (
     Action,
     Answer,
@@ -30,6 +32,7 @@ from consultations.interactions import (
     Do,
     Exit,
     Incoming,
+    LeaveChat,
     Option,
     Other,
     Outcome,
@@ -39,6 +42,9 @@ from consultations.interactions import (
     ResultsOptIn,
     Said,
     Sender,
+    ShowPrivacy,
+    well_formed,
+    well_formed_sender,
 )
 from flows.engine import Engine, engine_for
 from flows.events import (
@@ -47,6 +53,7 @@ from flows.events import (
     Choice,
     ChoiceInput,
     CommandInput,
+    ConsentDeclined,
     ConsentGiven,
     Event,
     ExitRequested,
@@ -107,6 +114,7 @@ class ConversationService:
         """One input in one transaction, under the participant's lock. `update_id` (the channel's id of the
         input, when it has one) is claimed first: an input delivered twice is handled once."""
         key = pseudonym(self.pepper, sender.identity)
+        sender, incoming = well_formed_sender(sender), well_formed(incoming)  # text that always encodes
         async with self.db.transaction(lock_key=key) as session:
             if update_id is not None and not await repo.claim_update(session, update_id):
                 return Outcome(duplicate=True)
@@ -169,6 +177,7 @@ class Turn:
 
     async def run(self, incoming: Incoming) -> Outcome:
         outcome = await self.dispatch(incoming)
+        outcome.replies = [with_exit(reply) for reply in outcome.replies]
         participant_id = self.participant.id if self.participant is not None else None
         if self.sender.message_id is not None and not outcome.delete_ids and participant_id is not None:
             # the person's own message (or the one they chose on): its id only, at most 48 h, for the safe exit
@@ -189,6 +198,7 @@ class Turn:
         if isinstance(incoming, AskLanguage):
             return self.language_picker(self.consultation.code if self.consultation else "")
         if isinstance(incoming, AskPrivacy):
+            await self.load_finished()  # with no session live, the consultation last taken part in
             return Outcome([texts.privacy_notice(self.language, self.consultation)])
         if isinstance(incoming, Exit):
             return await self.safe_exit()
@@ -202,7 +212,7 @@ class Turn:
         if row is not None and row.status == Status.ACTIVE and self.idle(row):
             return await self.step(Timeout(self.service.idle_hours))
         if row is None or row.status != Status.ACTIVE:
-            return self.nothing_in_progress(paused=row is not None, unreadable=isinstance(incoming, Other))
+            return await self.nothing_in_progress(incoming)
         return await self.step(engine_input(incoming))
 
     # ---- the cases ----
@@ -211,7 +221,7 @@ class Turn:
         if code is None:
             await self.load()
             if self.row is None:
-                return Outcome([texts.welcome(self.language)])
+                return await self.nothing_in_progress(Begin(None))
             return await self.step(Start())
         found = await invites.consultation_for_invite(self.s, code)
         if found is None or found[0].status != "open":
@@ -229,9 +239,16 @@ class Turn:
         engine = self.engine(consultation)
         state = engine.new_session(language)
         replies = self.replies(engine.handle(state, Start(), terms(consultation)), scope, state.language)
-        if len(consultation.language_list) > 1 and replies:
-            change = (Option(f"🌐 {texts.language_name(state.language)}", PickLanguage(scope)),)
-            replies[-1] = with_controls(replies[-1], change)
+        proof = consent_seal(self.service.pepper, self.key, scope, state.language)
+        replies = [with_seal(reply, proof, state.language) for reply in replies]
+        if replies:
+            label = t(state.language, "Your privacy")
+            privacy = Option(f"🔒 {label}", ShowPrivacy(scope, state.language))
+            if len(consultation.language_list) > 1:
+                change = Option(f"🌐 {texts.language_name(state.language)}", PickLanguage(scope))
+                replies[-1] = with_controls(replies[-1], (change, privacy))
+            else:
+                replies[-1] = with_controls(replies[-1], (privacy,))
         return Outcome(replies)
 
     async def press(self, action: Action | None) -> Outcome:
@@ -255,6 +272,13 @@ class Turn:
             return outcome
         if isinstance(action, ResultsOptIn):
             return await self.opt_in(action.code)
+        if isinstance(action, ShowPrivacy):
+            await self.named(action.scope)
+            language = action.language if action.language in available_languages() else self.language
+            return Outcome([texts.privacy_notice(language, self.consultation)])
+        if isinstance(action, LeaveChat):
+            await self.load()
+            return await self.safe_exit()
         return await self.answer(action)
 
     async def answer(self, action: Answer) -> Outcome:
@@ -271,15 +295,22 @@ class Turn:
             return await self.step(choice)
         if consultation.status != "open" or invite is None:
             return stale()
+        leaving = action.token == EXIT
+        if not leaving and not seal_holds(self.service.pepper, self.key, action):
+            return stale()  # a consent this person was never shown (a press made up without /start): refused
+        offered = consultation.language_list
+        language = action.language if action.language in offered else self.choose_language(consultation)
         engine = self.engine(consultation)
-        state = engine.new_session(self.choose_language(consultation))
+        state = engine.new_session(language)
+        before = copy.deepcopy(state)
         events = engine.handle(state, choice, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
             return stale()
         if any(isinstance(e, ExitRequested) for e in events):
             return await self.safe_exit()
+        shown = answered(engine, before, choice, events, terms(consultation))
         if not any(isinstance(e, ConsentGiven) for e in events):
-            return Outcome(self.replies(events, action.scope, state.language))
+            return Outcome([*shown, *self.replies(events, action.scope, state.language)])
         if self.participant is None:
             self.participant = await conversations.create_participant(self.s, self.key, state.language)
         self.row = await conversations.start_session(
@@ -293,7 +324,7 @@ class Turn:
             context=state.to_json(),
         )
         await self.persist(self.row, consultation, events)
-        return Outcome(self.replies(events, consultation.code, state.language))
+        return Outcome([*shown, *self.replies(events, consultation.code, state.language)])
 
     async def step(self, given: Input) -> Outcome:
         """Step the loaded session with one input, store what the engine decided, and reply."""
@@ -305,19 +336,21 @@ class Turn:
             return Outcome([texts.consultation_closed(row.language)])
         engine = self.engine(consultation, row)
         state = SessionState.from_row(row.state, row.language, row.status, row.context)
+        before = copy.deepcopy(state)
         events = engine.handle(state, given, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
             return stale()
         if any(isinstance(e, ExitRequested) for e in events):
             return await self.safe_exit()
+        shown = answered(engine, before, given, events, terms(consultation))
         if any(isinstance(e, Underage) for e in events):
             # Under 18: nothing they gave is kept (ILO-IPEC); they get help resources only.
             await privacy_ops.erase_participant(self.s, self.key)
             self.participant = self.row = None
-            replies = self.replies(events, consultation.code, state.language)
+            replies = [*shown, *self.replies(events, consultation.code, state.language)]
             return Outcome([*replies, texts.help_resources(self.service.help_resources, consultation, state.language)])
         await self.persist(row, consultation, events, state)
-        replies = self.replies(events, consultation.code, state.language)
+        replies = [*shown, *self.replies(events, consultation.code, state.language)]
         if any(isinstance(e, FlowCompleted) for e in events) and replies:
             results = Option(t(state.language, "Tell me when the results are out"), ResultsOptIn(consultation.code))
             replies[-1] = with_controls(replies[-1], (results,))
@@ -353,9 +386,13 @@ class Turn:
         return Outcome([Reply(t(language, "Language changed."), language)])
 
     async def opt_in(self, code: str) -> Outcome:
+        """ "Tell me when the results are out": offered at the end of a consultation, so taken only from someone
+        who finished that consultation (a press naming another one is refused, and nothing is stored)."""
         await self.load(code)
-        participant, consultation = self.participant, self.consultation
+        participant, consultation, row = self.participant, self.consultation, self.row
         if participant is None or participant.id is None or consultation is None or consultation.id is None:
+            return stale()
+        if row is None or row.consultation_id != consultation.id or row.status != Status.COMPLETED:
             return stale()
         await rights.opt_in(self.s, participant.id, consultation.id, self.sender.identity, self.service.keys)
         return rights.opted_in(self.language)
@@ -395,11 +432,29 @@ class Turn:
             [texts.help_text(lang), texts.help_resources(self.service.help_resources, self.consultation, lang)]
         )
 
-    def nothing_in_progress(self, *, paused: bool, unreadable: bool) -> Outcome:
+    async def nothing_in_progress(self, incoming: Incoming) -> Outcome:
+        """An input for a question when none is being asked: said for what it is. A session paused (stopped,
+        quiet too long) is continued by /start; after the end of a consultation there is nothing to skip or go
+        back to, and /mydata shows the answers; someone who never took part needs an invite."""
         lang = self.language
-        replies = [Reply(language=lang, notice=Notice.TEXT_AND_CHOICES_ONLY)] if unreadable else []
-        replies.append(texts.paused(lang) if paused else texts.welcome(lang))
+        replies = [Reply(language=lang, notice=Notice.TEXT_AND_CHOICES_ONLY)] if isinstance(incoming, Other) else []
+        if self.row is not None:
+            replies.append(texts.paused(lang))
+        elif await self.load_finished() is not None:
+            replies.append(texts.finished(lang, incoming.command if isinstance(incoming, Do) else None))
+        else:
+            replies.append(texts.welcome(lang))
         return Outcome(replies)
+
+    async def load_finished(self) -> ConversationSession | None:
+        """When no session is live: the participant's most recently finished one, its consultation loaded."""
+        participant = self.participant
+        if self.row is not None or participant is None or participant.id is None:
+            return None
+        finished = await repo.current_session(self.s, participant.id, (Status.COMPLETED,))
+        if finished is not None and self.consultation is None:
+            self.consultation = await repo.consultation_by_id(self.s, finished.consultation_id)
+        return finished
 
     # ---- helpers ----
 
@@ -476,6 +531,8 @@ def replies(events: list[Event], scope: str, language: str) -> list[Reply]:
             step = event.step_index
 
             def option(choice: Choice, step: int | None = step) -> Option:
+                if choice.token == EXIT:
+                    return Option(choice.label, LeaveChat())
                 if step is None:
                     raise RuntimeError("the engine offered choices outside a step")  # an engine bug
                 return Option(choice.label, Answer(scope, step, choice.token), choice.number, choice.selected)
@@ -490,6 +547,33 @@ def replies(events: list[Event], scope: str, language: str) -> list[Reply]:
                 )
             )
     return out
+
+
+def answered(engine: Engine, before: SessionState, given: Input, events: list[Event], terms: Terms) -> list[Reply]:
+    """The question a choice was just made on, as it should stay on screen: its text and the choice made, and
+    no buttons left that look alive. An edit of the message chosen on (`replace`), never a new message; none
+    when the choice did not answer the question (a page turned, an option ticked, a stale press)."""
+    if not isinstance(given, ChoiceInput) or before.finished:
+        return []
+    step = engine.step_of(before)
+    if engine.flow.steps.index(step) != given.step_index:
+        return []
+    recorded = next((e for e in events if isinstance(e, AnswerRecorded) and e.question_id == step.id), None)
+    if recorded is None and not any(isinstance(e, ConsentDeclined | Underage) for e in events):
+        return []
+    language = before.language
+    question = engine.prompt(copy.deepcopy(before), terms)
+    pressed = next((c.label for c in question.choices if c.token == given.token), "")
+    codes = recorded.codes if recorded is not None and recorded.codes else ()
+    labels = engine.answer_labels(step.id, language) if codes else {}  # choice steps' options, by code
+    if recorded is not None and recorded.skipped:
+        skipped = t(language, "Skipped")
+        mark = f"⏭ {skipped}"
+    elif labels:
+        mark = "✅ " + ", ".join(labels.get(code, code) for code in codes)
+    else:
+        mark = f"✅ {pressed}"  # the consent's "I agree" or "Not now", an OK, under 18
+    return [Reply(f"{question.text}\n\n{mark}", language, replace=True)]
 
 
 def engine_input(incoming: Incoming) -> Input:
@@ -514,6 +598,19 @@ def terms(consultation: Consultation) -> Terms:
 def stale() -> Outcome:
     """A choice from an earlier message, or one the core cannot use: nothing changes, and the person is told."""
     return Outcome(note=Notice.EARLIER_QUESTION)
+
+
+def with_exit(reply: Reply) -> Reply:
+    """Every message with choices offers "Exit and clear chat", whatever made it (a question, the consent, the
+    languages, the end, a confirmation): the way out is on every screen that has buttons."""
+    if not reply.choices or any(is_exit(option.action) for option in reply.choices):
+        return reply
+    return with_controls(reply, (Option(t(reply.language, "Exit and clear chat"), LeaveChat()),))
+
+
+def is_exit(action: Action) -> bool:
+    """The safe exit: its own action, or (on messages sent before it had one) a step's exit choice."""
+    return isinstance(action, LeaveChat) or (isinstance(action, Answer) and action.token == EXIT)
 
 
 def with_controls(reply: Reply, *groups: tuple[Option, ...]) -> Reply:

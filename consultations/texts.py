@@ -7,6 +7,7 @@ from babel import Locale, UnknownLocaleError
 from config.help_resources import HelpResources, stored_entries
 from config.i18n import t
 from consultations.interactions import Reply
+from flows.events import Command
 from storage.models import Consultation
 from storage.repository import DEFAULT_MIN_CELL
 
@@ -31,6 +32,26 @@ def consultation_closed(language: str) -> Reply:
 
 def results_later(language: str) -> Reply:
     text = t(language, "The organisation that runs this consultation will share its results when they are ready.")
+    return Reply(text, language)
+
+
+def finished(language: str, command: Command | None = None) -> Reply:
+    """For someone whose consultation is over, sending what only means something during one."""
+    if command is Command.BACK:
+        text = t(
+            language,
+            "You have finished this consultation, so there is no earlier question to go back to. "
+            "/mydata shows your answers.",
+        )
+    elif command is Command.SKIP:
+        text = t(
+            language,
+            "You have finished this consultation, so there is no question to skip. /mydata shows your answers.",
+        )
+    else:
+        text = t(
+            language, "You have finished this consultation. Thank you for taking part! /mydata shows your answers."
+        )
     return Reply(text, language)
 
 

@@ -26,6 +26,7 @@ from flows.events import (
     FlowCompleted,
     Input,
     Notice,
+    QuestionCount,
     SessionPaused,
     ShowMessage,
     ShowNotice,
@@ -87,6 +88,10 @@ class Engine:
             for index, step in enumerate(flow.steps)
         }
         self._waits = [REGISTRY[step.type].waits for step in flow.steps]
+        questions = [step for step in flow.steps if REGISTRY[step.type].question]
+        branching = any(step.relevant for step in questions) or any(isinstance(s.next, tuple) for s in flow.steps)
+        self.questions = QuestionCount(len(questions), at_most=branching)
+        """How many questions the flow asks, for the consent message (the one source of that number)."""
 
     def new_session(self, language: str) -> SessionState:
         lang = language if language in self.flow.languages else self.flow.default_language
@@ -104,6 +109,7 @@ class Engine:
             skippable=not compiled.step.required,
             choice_filter=compiled.choice_filter,
             terms=terms,
+            questions=self.questions,
         )
 
     def prompt(self, state: SessionState, terms: Terms | None = None) -> ShowMessage:
@@ -150,7 +156,9 @@ class Engine:
         if isinstance(given, CommandInput):
             return self._command(state, given.command)
         if isinstance(given, UnsupportedInput):
-            return [ShowNotice(Notice.TEXT_AND_CHOICES_ONLY), self._prompt(state)]
+            # One short line pointing to the question already on screen: sending the question again for each
+            # sticker would leave copies of it, each with buttons that look alive.
+            return [ShowNotice(Notice.UNKNOWN_COMMAND if given.kind == "command" else Notice.QUESTION_ABOVE)]
         compiled = self._steps[state.state]
         ctx = self.context(state, terms)
         if isinstance(given, TextInput):
@@ -210,9 +218,8 @@ class Engine:
         if command is Command.BACK:
             return self._back(state)
         compiled = self._steps[state.state]
-        if compiled.kind.question and not compiled.step.required:
-            state.selections.clear()
-            outcome = Outcome(Move.ADVANCE, (AnswerRecorded(compiled.step.id, skipped=True),))
+        outcome = compiled.kind.on_skip(compiled.step, state, self.context(state))
+        if outcome is not None:
             return self._apply(state, compiled, outcome)
         if compiled.step.required:
             return [ShowMessage(t(lang, "This question needs an answer.")), self._prompt(state)]

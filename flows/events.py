@@ -73,6 +73,15 @@ class Terms:
     """k: no total smaller than this is ever shown (the consultation's threshold)."""
 
 
+@dataclass(frozen=True)
+class QuestionCount:
+    """How many questions a flow asks: `number`, or at most that many when some are asked only after certain
+    answers (`at_most`). Counted from the flow, never written by hand in a text that could drift from it."""
+
+    number: int
+    at_most: bool = False
+
+
 # ---- events (what happened; the adapter acts on them) ----
 
 
@@ -118,6 +127,8 @@ class Notice(StrEnum):
     AGREE_OR_NOT_NOW = "agree_or_not_now"  # the consent: agree or not now
     WRITE_OR_SKIP = "write_or_skip"  # an empty written answer: write something, or skip
     TEXT_AND_CHOICES_ONLY = "text_and_choices_only"  # a sticker, photo, voice note... cannot be read
+    QUESTION_ABOVE = "question_above"  # ...and the question is already on screen: answer it there
+    UNKNOWN_COMMAND = "unknown_command"  # a command we do not have; the question is already on screen
     EARLIER_QUESTION = "earlier_question"  # a choice from an earlier message: nothing changed
 
 

@@ -61,7 +61,14 @@ async def _stop_background(app: web.Application) -> None:
 
 
 def _telegram_json(body: JsonDict, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
+    """JSON as Telegram sends it: UTF-8, and text that cannot be UTF-8 (a lone surrogate, which a client can send)
+    as its `\\u` escape, so the bot gets what Telegram would give it instead of a 500."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        data = json.dumps(body).encode()
+    return web.Response(body=data, status=status, content_type="application/json")
 
 
 async def _read_bot_params(request: web.Request) -> dict[str, Any]:

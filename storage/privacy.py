@@ -81,6 +81,7 @@ _TLDS = (
     "us|ca|de|es|it|pt|nl|be|ch|mx|cl|bo|ec|np|bd|pk|lk|id|my|th|vn|kh|cn|jp|kr|ua|kz|uz|ru|рф"
 )
 _TRAILING = r"(?=[.,;:!?)\]»”'\"]*(?:\s|$))"
+_LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(
     rf"(?:(?:https?|ftp|tg)://|www\.)\S+?{_TRAILING}"  # scheme or www: up to the next space
@@ -144,6 +145,7 @@ def redact(text: str, region: str | None = None, *, keep_links: bool = False) ->
     `keep_links` (CSO questions marked `keep_links: true` only, never survivor flows) keeps links as they are,
     for evidence URLs; phone numbers, e-mails and handles outside the links are still removed.
     """
+    text = _LONE_SURROGATE.sub("\ufffd", text)  # what UTF-8 cannot carry would fail encryption and storage
     text = _EMAIL.sub("[email]", text)
     if keep_links:
         text = text.replace("\ue000", "").replace("\ue001", "")  # our own markers below

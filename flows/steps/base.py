@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from config.i18n import t
-from flows.events import AnswerRecorded, Choice, Event, Notice, ShowMessage, ShowNotice, Terms
+from flows.events import AnswerRecorded, Choice, Event, Notice, QuestionCount, ShowMessage, ShowNotice, Terms
 from flows.expressions import Expression, Scope
 from flows.schema import FlowDefinition, Option, Step
 from flows.session import SessionState
@@ -24,8 +24,8 @@ PAGE_SIZE = 10
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step needs besides its definition: language, its index, limits, compiled expressions, and the
-    consultation's terms (for the consent message)."""
+    """What a step needs besides its definition: language, its index, limits, compiled expressions, and for the
+    consent message the consultation's terms and how many questions the flow asks."""
 
     language: str
     step_index: int
@@ -33,6 +33,7 @@ class StepContext:
     skippable: bool = True
     choice_filter: Expression | None = None
     terms: Terms | None = None
+    questions: QuestionCount | None = None
 
     def text(self, texts: dict[str, str] | None) -> str:
         return (texts or {}).get(self.language, "")
@@ -127,9 +128,16 @@ class StepType:
         return self.reask(step, state, ctx, Notice.USE_THE_OPTIONS)
 
     def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
-        if token == SKIP and self.question and ctx.skippable:
-            return skipped(step)
+        if token == SKIP:
+            return self.on_skip(step, state, ctx) or Outcome(Move.STALE)
         return Outcome(Move.STALE)
+
+    def on_skip(self, step: Step, state: SessionState, ctx: StepContext) -> Outcome | None:
+        """The person skips this step (/skip, or its Skip control): None when it cannot be skipped."""
+        if self.question and ctx.skippable:
+            state.selections.clear()
+            return skipped(step)
+        return None
 
     def reask(self, step: Step, state: SessionState, ctx: StepContext, why: str | Notice) -> Outcome:
         """Explain kindly (a text, or a notice the channel words), then show the same question again."""

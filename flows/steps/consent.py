@@ -1,7 +1,16 @@
 """Step type `consent`: informed consent before any question; 'Not now' ends the flow and stores nothing."""
 
 from config.i18n import t, tn
-from flows.events import AnswerRecorded, Choice, ConsentDeclined, ConsentGiven, Notice, ShowMessage, Terms
+from flows.events import (
+    AnswerRecorded,
+    Choice,
+    ConsentDeclined,
+    ConsentGiven,
+    Notice,
+    QuestionCount,
+    ShowMessage,
+    Terms,
+)
 from flows.schema import FlowDefinition, Step
 from flows.session import SessionState
 from flows.steps.base import Move, Outcome, StepContext, StepType, step_type
@@ -31,7 +40,7 @@ class ConsentStep(StepType):
         its question: a consent text ends with its question, in a paragraph of its own."""
         paragraphs = ctx.text(step.text).split("\n\n")
         if ctx.terms is not None:
-            paragraphs.insert(len(paragraphs) - 1, terms_text(ctx.terms, ctx.language))
+            paragraphs.insert(len(paragraphs) - 1, terms_text(ctx.terms, ctx.language, ctx.questions))
         hint = ctx.text(step.hint)
         return "\n\n".join([*paragraphs, hint] if hint else paragraphs)
 
@@ -52,8 +61,9 @@ class ConsentStep(StepType):
         return Outcome(Move.STALE)
 
 
-def terms_text(terms: Terms, language: str) -> str:
-    """Who runs the consultation (when known) and how long its answers are kept, in one paragraph."""
+def terms_text(terms: Terms, language: str, questions: QuestionCount | None = None) -> str:
+    """How many questions there are (counted from the flow), who runs the consultation (when known) and how
+    long its answers are kept, in one paragraph."""
     kept = tn(
         language,
         "Your answers are kept until %(n)s day after the consultation closes; then only the totals remain, and "
@@ -63,7 +73,17 @@ def terms_text(terms: Terms, language: str) -> str:
         terms.retention_days,
         k=terms.min_cell,
     )
-    if not terms.organisation:
-        return kept
-    run_by = t(language, "This consultation is run by %(organisation)s.", organisation=terms.organisation)
-    return f"{run_by} {kept}"
+    sentences = [kept]
+    if terms.organisation:
+        sentences.insert(
+            0, t(language, "This consultation is run by %(organisation)s.", organisation=terms.organisation)
+        )
+    if questions is not None and questions.number:
+        sentences.insert(0, question_count_text(questions, language))
+    return " ".join(sentences)
+
+
+def question_count_text(questions: QuestionCount, language: str) -> str:
+    if questions.at_most:
+        return tn(language, "There is at most %(n)s question.", "There are at most %(n)s questions.", questions.number)
+    return tn(language, "There is %(n)s question.", "There are %(n)s questions.", questions.number)

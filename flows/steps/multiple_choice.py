@@ -6,7 +6,7 @@ from config.i18n import t
 from flows.events import AnswerRecorded, Choice, Notice, ShowMessage
 from flows.schema import Step
 from flows.session import SessionState
-from flows.steps.base import SKIP, Controls, Move, Outcome, StepContext, skipped, step_type
+from flows.steps.base import Controls, Move, Outcome, StepContext, skipped, step_type
 from flows.steps.single_choice import Entry, SingleChoiceStep
 
 DONE = "d"
@@ -32,9 +32,6 @@ class MultipleChoiceStep(SingleChoiceStep):
         return Notice.CHOOSE_THEN_DONE
 
     def on_choice(self, step: Step, state: SessionState, token: str, ctx: StepContext) -> Outcome:
-        if token == SKIP and ctx.skippable:
-            state.selections.clear()
-            return skipped(step)
         if token == DONE:
             order = [o.code for o in step.options]
             chosen = tuple(sorted(set(state.selections), key=order.index))

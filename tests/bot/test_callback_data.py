@@ -7,18 +7,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.callback_data import MAX_BYTES, MAX_CODE_LENGTH, CallbackDataError, decode, encode
-from consultations.interactions import Action, Answer, ChooseLanguage, ConfirmDelete, PickLanguage, ResultsOptIn
+from consultations.consent import SEAL_LENGTH
+from consultations.interactions import (
+    Action,
+    Answer,
+    ChooseLanguage,
+    ConfirmDelete,
+    LeaveChat,
+    PickLanguage,
+    ResultsOptIn,
+    ShowPrivacy,
+)
 from flows.events import MAX_STEPS, MAX_TOKEN_LENGTH
 
 codes = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefxyz0123456789_-", min_size=1, max_size=MAX_CODE_LENGTH)
 tokens = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=MAX_TOKEN_LENGTH)
 languages = st.sampled_from(["en", "fr", "es", "pt", "ar", "sw", "ha", "fil"])
+seals = st.text(alphabet="0123456789abcdef", min_size=SEAL_LENGTH, max_size=SEAL_LENGTH)
 actions = st.one_of(
     st.builds(Answer, codes, st.integers(0, MAX_STEPS - 1), tokens),
+    st.builds(Answer, codes, st.integers(0, MAX_STEPS - 1), tokens, languages, seals),
     st.builds(ChooseLanguage, languages, codes | st.just("")),
     st.builds(PickLanguage, codes | st.just("")),
     st.builds(ConfirmDelete, st.booleans()),
     st.builds(ResultsOptIn, codes),
+    st.builds(ShowPrivacy, codes, languages),
+    st.just(LeaveChat()),
 )
 
 
@@ -38,6 +52,13 @@ def test_anything_else_decodes_to_nothing_or_to_what_it_says(data: str) -> None:
 def test_the_longest_answer_the_flows_allow_fits() -> None:
     action = Answer("X" * MAX_CODE_LENGTH, MAX_STEPS - 1, "p" * MAX_TOKEN_LENGTH)
     assert len(encode(action).encode()) <= MAX_BYTES
+    sealed = Answer("X" * MAX_CODE_LENGTH, MAX_STEPS - 1, "p" * MAX_TOKEN_LENGTH, "fil", "f" * SEAL_LENGTH)
+    assert len(encode(sealed).encode()) <= MAX_BYTES
+
+
+def test_a_consent_choice_carries_its_language_and_seal() -> None:
+    """Issue 10, items 1 and 13: the language the consent was shown in, and the core's proof it was shown."""
+    assert decode("DEMO.0.y.fr.0123456789abcdef") == Answer("DEMO", 0, "y", "fr", "0123456789abcdef")
 
 
 def test_buttons_already_in_chats_keep_working() -> None:
@@ -49,6 +70,9 @@ def test_buttons_already_in_chats_keep_working() -> None:
     assert decode("L:pick:DEMO") == PickLanguage("DEMO")
     assert decode("del:y") == ConfirmDelete(True) and decode("del:n") == ConfirmDelete(False)
     assert decode("res:DEMO") == ResultsOptIn("DEMO")
+    assert decode("DEMO.3.x") == Answer("DEMO", 3, "x")  # the safe exit of older messages: the engine's
+    assert decode("x") == LeaveChat()
+    assert decode("P:fr:DEMO") == ShowPrivacy("DEMO", "fr")
 
 
 @pytest.mark.parametrize(
@@ -68,6 +92,10 @@ def test_buttons_already_in_chats_keep_working() -> None:
         "res:",
         "X" * 33 + ".1.y",
         "DEMO.1.y\n",
+        "DEMO.0.y.fr",
+        "DEMO.0.y.fr.0123",
+        "DEMO.0.y.FR.0123456789abcdef",
+        "DEMO.0.y..0123456789abcdef",
     ],
 )
 def test_refused(data: str) -> None:
@@ -83,6 +111,8 @@ def test_refused(data: str) -> None:
         Answer("DE MO", 1, "y"),
         ChooseLanguage("english", "DEMO"),
         ResultsOptIn(""),
+        Answer("DEMO", 0, "y", "fr", ""),
+        Answer("DEMO", 0, "y", "", "0123456789abcdef"),
     ],
 )
 def test_an_action_that_cannot_be_carried_is_a_bug_caught_at_once(action: Action) -> None:

@@ -133,7 +133,7 @@ def test_summary_of_unknown_code(tmp_path: Path) -> None:
 
 def test_flows_lint(tmp_path: Path) -> None:
     ok = cli(tmp_path, "flows", "lint")
-    assert ok.returncode == 0 and "ok   " in ok.stdout and "roadmap_feedback v1" in ok.stdout
+    assert ok.returncode == 0 and "ok   " in ok.stdout and "roadmap_feedback v2" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "spec_version: 1\nid: bad\nversion: 1\naudience: survivor\nlanguages: [en]\n"
@@ -155,7 +155,7 @@ def test_upgrade_flow_to_an_unknown_version_is_refused(tmp_path: Path) -> None:
     created = cli(tmp_path, "consultation", "create", "--flow", "roadmap_feedback", "--country", "KE", "--title", "t")
     code = next(line.split(": ")[1] for line in created.stdout.splitlines() if line.startswith("Invite code"))
     same = cli(tmp_path, "consultation", "upgrade-flow", code)
-    assert same.returncode == 0 and "v1 -> v1" in same.stdout
+    assert same.returncode == 0 and "v2 -> v2" in same.stdout
     missing = cli(tmp_path, "consultation", "upgrade-flow", code, "--version", "9")
     assert missing.returncode == 2 and "flow 'roadmap_feedback' version 9 is not available" in missing.stderr
 

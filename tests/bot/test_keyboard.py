@@ -63,3 +63,4 @@ def test_every_notice_has_telegram_words_in_every_language(notice: Notice) -> No
 def test_notices_name_the_buttons() -> None:
     assert words(Notice.USE_THE_OPTIONS, "en") == "Please use the buttons below."
     assert words(Notice.TEXT_AND_CHOICES_ONLY, "en") == "Sorry, I can only read text and buttons here."
+    assert words(Notice.QUESTION_ABOVE, "en").endswith("Please answer the question above.")

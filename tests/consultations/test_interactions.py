@@ -11,22 +11,27 @@ from consultations.interactions import (
     Answer,
     ChooseLanguage,
     ConfirmDelete,
+    LeaveChat,
     Option,
     Outcome,
     OutcomeError,
     PickLanguage,
     Reply,
     ResultsOptIn,
+    ShowPrivacy,
 )
 from flows.events import Notice
 
 words = st.text(max_size=30)
 actions = st.one_of(
     st.builds(Answer, words, st.integers(0, 9999), words),
+    st.builds(Answer, words, st.integers(0, 9999), words, words, words),
     st.builds(ChooseLanguage, words, words),
     st.builds(PickLanguage, words),
     st.builds(ConfirmDelete, st.booleans()),
     st.builds(ResultsOptIn, words),
+    st.builds(ShowPrivacy, words, words),
+    st.just(LeaveChat()),
 )
 options = st.builds(Option, words, actions, st.none() | st.integers(1, 500), st.booleans())
 replies = st.builds(
@@ -54,7 +59,15 @@ def test_every_outcome_survives_json(outcome: Outcome) -> None:
 
 
 def test_every_action_type_has_a_stable_name() -> None:
-    assert set(ACTIONS.values()) == {Answer, ChooseLanguage, PickLanguage, ConfirmDelete, ResultsOptIn}
+    assert set(ACTIONS.values()) == {
+        Answer,
+        ChooseLanguage,
+        PickLanguage,
+        ConfirmDelete,
+        ResultsOptIn,
+        ShowPrivacy,
+        LeaveChat,
+    }
 
 
 def test_a_foreign_action_is_refused() -> None:

@@ -70,7 +70,10 @@ async def test_a_whole_consultation_through_the_core_alone(
     assert "This consultation is run by CSO Nairobi. Your answers are kept until 180 days" in consent.text
     assert consent.text.endswith("\n\nDo you agree to take part?")
     assert [o.label for o in consent.options] == ["I agree", "Not now"]
-    assert [[o.label for o in group] for group in consent.controls] == [["Exit and clear chat"], ["🌐 English"]]
+    assert [[o.label for o in group] for group in consent.controls] == [
+        ["Exit and clear chat"],
+        ["🌐 English", "🔒 Your privacy"],
+    ]
     async with database.reader() as session:
         assert await privacy_ops.participant_data(session, key, service.keys) is None  # nothing before consent
 
@@ -102,10 +105,9 @@ async def test_a_whole_consultation_through_the_core_alone(
     assert chat.last.text.startswith("Do you think people with lived experience were asked")
     await chat.choose("Skip")
 
-    # something the core cannot read: a notice the channel words itself, and the question again
+    # something the core cannot read: one notice the channel words itself; the question is on screen already
     unreadable = await chat.send(Other("sticker"))
-    assert unreadable.replies[0].notice is Notice.TEXT_AND_CHOICES_ONLY and unreadable.replies[0].text == ""
-    assert unreadable.replies[1].text.startswith("What is the one thing the government should do next?")
+    assert [r.notice for r in unreadable.replies] == [Notice.QUESTION_ABOVE] and unreadable.replies[0].text == ""
 
     # a written answer: the phone number is removed before it is stored, encrypted
     done = await chat.say("Train labour inspectors. Call me on +254 712 345 678")
@@ -182,7 +184,8 @@ async def test_under_18_keeps_nothing_and_gives_help_resources_only(
     await chat.start(CODE)
     await chat.choose("I agree")
     refused = await chat.choose("Under 18")
-    assert chat.texts(refused)[0].startswith("Thank you for wanting to help. This consultation is only for adults")
+    assert chat.texts(refused)[0] == "How old are you?\n\n✅ Under 18"  # the question, answered: no buttons left
+    assert chat.texts(refused)[1].startswith("Thank you for wanting to help. This consultation is only for adults")
     assert chat.texts(refused)[-1].startswith("If you need help or support")
     assert await stored_answers(database) == {}
     async with database.reader() as session:

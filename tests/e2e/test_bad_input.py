@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from sandbox import SandboxMessage, SandboxUser
 from storage import repository as repo
-from storage.models import Answer, ConversationSession, ProcessedUpdate
+from storage.models import Answer, ConversationSession, Participant, ProcessedUpdate, ResultsOptIn
 from tests.e2e.conftest import CODE, Harness, labels
 
 
@@ -19,19 +19,55 @@ async def at_group_question(h: Harness, language: str = "en") -> tuple[SandboxUs
 
 
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "video", "location", "contact"])
-async def test_media_gets_a_kind_note_and_the_same_question(harness: Harness, kind: str) -> None:
+async def test_media_gets_one_line_pointing_to_the_question_on_screen(harness: Harness, kind: str) -> None:
+    """Issue 10, item 5: each sticker, photo or voice note sent the whole question again: three stickers left
+    four live copies of it. Now one short line answers each, and the question stays the only one with buttons."""
     h = harness
     user, group = await at_group_question(h)
-    h.emulator.user_sends(user, kind)
-    note, again = await h.emulator.wait_for_bot_messages(user.id, 2)
-    assert note.text == "Sorry, I can only read text and buttons here."
-    assert again.text == group.text and labels(again) == labels(group)
+    for _ in range(3):
+        h.emulator.user_sends(user, kind)
+        [note] = await h.emulator.wait_for_bot_messages(user.id, 1)
+        assert note.text == "Sorry, I can only read text and buttons here. Please answer the question above."
+        assert not note.buttons
+    with_buttons = [m for m in h.emulator.chat(user.id) if m.from_bot and m.buttons]
+    assert [m.message_id for m in with_buttons] == [group.message_id]
+    [awareness] = await h.press(user, group, "Other")  # the question on screen still works
+    assert awareness.text and awareness.text.startswith("Have you heard")
     downloads = [c for c in h.emulator.api_calls if c.method.lower() == "getfile"]
     assert downloads == []
     async with h.database.reader() as session:
         [row] = (await session.exec(select(ConversationSession))).all()
         answers = (await session.exec(select(Answer))).all()
-    assert row.state == "group" and [a.question_id for a in answers] == ["consent", "age"]
+    assert row.state == "awareness" and [a.question_id for a in answers] == ["consent", "age", "group"]
+
+
+async def test_a_lone_surrogate_is_read_not_apologised_for(harness: Harness) -> None:
+    """Issue 10, item 8: text with a lone surrogate (a client can send `\\ud800` in JSON; UTF-8 cannot carry it)
+    got the apology every time: it could not be redacted, encrypted, stored or logged. Now it is read, with the
+    replacement character in its place, as an answer, a typed option and an invite code."""
+    h = harness
+    user, group = await at_group_question(h)
+    note, _ = await h.send_raw_text(user, "\ud800", expect=2)  # not an option: asked again, kindly
+    assert note.text == "Please choose one of the buttons below, or type its number."
+    [message] = await h.press(user, group, "Skip")
+    for _ in range(4):
+        [message] = await h.press(user, message, "Skip")
+    [thanks] = await h.send_raw_text(user, "Schools \ud83d and \udc00 jobs \U0001f600")
+    assert thanks.text and thanks.text.startswith("Thank you.")
+    [data] = await h.send(user, "/mydata")
+    assert data.text and "Schools \ufffd and \ufffd jobs \U0001f600" in data.text
+    [invalid] = await h.send(user, "/start E2E\ud800")
+    assert invalid.text and invalid.text.startswith("This invite link is not valid")
+    apology = "Sorry, something went wrong on our side."
+    assert not [m for m in h.emulator.bot_messages(user.id) if apology in (m.text or "")]
+
+
+async def test_unknown_command_gets_one_line(harness: Harness) -> None:
+    h = harness
+    user, _ = await at_group_question(h)
+    [note] = await h.send(user, "/frobnicate")
+    assert note.text == "Sorry, I do not know that command (/help lists them). Please answer the question above."
+    assert not note.buttons
 
 
 async def test_text_that_matches_no_option_reasks_with_buttons(harness: Harness) -> None:
@@ -56,9 +92,10 @@ async def test_whitespace_text_reasks_a_free_text_question(harness: Harness) -> 
 async def test_stale_button_is_acknowledged_and_changes_nothing(harness: Harness) -> None:
     h = harness
     user, group = await at_group_question(h)
+    data = group.buttons[1]["callback_data"]  # a button of the question, kept (answered, it has none left)
     [awareness] = await h.press(user, group, "A community member")
+    assert not group.buttons
     h.emulator.mark(user.id)
-    data = group.buttons[1]["callback_data"]
     note = await h.press_and_get_answer(user, group, data)
     assert note == "This button belongs to an earlier question."
     forged = await h.press_and_get_answer(user, group, "not-our-data")
@@ -69,6 +106,26 @@ async def test_stale_button_is_acknowledged_and_changes_nothing(harness: Harness
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
     assert answers["group"] == "community_member"
+
+
+async def test_forged_presses_give_no_consent_and_no_opt_in(harness: Harness) -> None:
+    """Issue 10, item 13: a bare `<code>.0.y` press gave consent without /start, and `res:<code>` stored a results
+    opt-in for a consultation never joined. Both are refused; nothing is stored."""
+    h = harness
+    user = h.user()
+    welcome, _ = await h.send(user, "/help", expect=2)
+    for data in (f"{CODE}.0.y", f"{CODE}.0.y.en.0123456789abcdef", f"res:{CODE}"):
+        note = await h.press_and_get_answer(user, welcome, data)
+        assert note == "This button belongs to an earlier question."
+    async with h.database.reader() as session:
+        assert (await session.exec(select(Participant))).all() == []
+        assert (await session.exec(select(ResultsOptIn))).all() == []
+    # a participant of the consultation (still answering) cannot opt in by a made-up press either
+    [consent] = await h.send(user, f"/start {CODE}")
+    await h.agree(user, consent)
+    assert await h.press_and_get_answer(user, consent, f"res:{CODE}") == "This button belongs to an earlier question."
+    async with h.database.reader() as session:
+        assert (await session.exec(select(ResultsOptIn))).all() == []
 
 
 @pytest.mark.parametrize(
@@ -147,9 +204,10 @@ async def test_ten_thousand_characters_through_the_service(harness: Harness) -> 
     assert harness.application is not None
     service = harness.application.bot_data["voices_service"]
     person = Sender(identity=4242)
-    await service.handle(None, person, Begin(CODE))
-    await service.handle(None, person, Press(Answer(CODE, 0, "y")))
-    for index in range(1, 7):
+    consent = await service.handle(None, person, Begin(CODE))
+    await service.handle(None, person, Press(consent.replies[0].options[0].action))  # "I agree", as shown
+    await service.handle(None, person, Press(Answer(CODE, 1, "2")))  # an adult age band
+    for index in range(2, 7):
         await service.handle(None, person, Press(Answer(CODE, index, "s")))
     outcome = await service.handle(None, person, Said("é" * 10_000))
     assert "first 2,000 characters" in outcome.replies[0].text
@@ -166,14 +224,6 @@ async def test_restart_mid_conversation_continues_at_the_same_question(harness: 
     async with h.database.reader() as session:
         answers = {a.question_id: a.choice_codes for a in (await session.exec(select(Answer))).all()}
     assert answers == {"consent": "agree", "age": "25_34", "group": "other", "awareness": "heard_of_it"}
-
-
-async def test_unknown_command_explains_and_reasks(harness: Harness) -> None:
-    h = harness
-    user, group = await at_group_question(h)
-    note, again = await h.send(user, "/frobnicate", expect=2)
-    assert note.text == "Sorry, I can only read text and buttons here."
-    assert again.text == group.text
 
 
 async def test_group_chats_are_ignored(harness: Harness) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.callback_data import decode
 from config.errors import FlowError
+from consultations.interactions import Answer as StepChoice
 from flows.loader import FlowLibrary, parse_flow
 from flows.schema import FlowDefinition
 from sandbox import SandboxMessage, SandboxUser
@@ -62,8 +64,8 @@ async def settle(h: Harness, user: SandboxUser, before: int) -> SandboxMessage:
 
 
 def tokens(message: SandboxMessage) -> dict[str, str]:
-    """Button token (the last part of the callback data) -> callback data."""
-    return {data.rsplit(".", 1)[-1]: data for data in message.callback_data}
+    """Button token (of a flow step's choice) -> callback data."""
+    return {action.token: data for data in message.callback_data if isinstance(action := decode(data), StepChoice)}
 
 
 async def walk(h: Harness, user: SandboxUser, flow: FlowDefinition) -> list[str]:

@@ -22,11 +22,28 @@ async def test_changing_language_before_consent_stores_nothing(harness: Harness)
     [consent] = await h.send(user, f"/start {CODE}")
     assert "🌐 Français" in labels(consent)
     [picker] = await h.press(user, consent, "🌐 Français")
-    assert picker.text == "Choisissez votre langue :" and labels(picker) == ["English", "Français"]
+    assert picker.text == "Choisissez votre langue :"
+    assert labels(picker) == ["English", "Français", "Quitter et effacer la discussion"]
     [english] = await h.press(user, picker, "English")
     assert english.text and english.text.startswith("Hello.") and labels(english)[0] == "I agree"
     async with h.database.reader() as session:
         assert (await session.exec(select(Participant))).all() == []
+
+
+async def test_the_language_chosen_on_the_consent_is_kept_after_agreeing(harness: Harness) -> None:
+    """Issue 10, item 1: Telegram in English, "🌐 English" → Français on the consent, "J’accepte": every later
+    question was English. The language travels on the consent's buttons (nothing is stored before consent)."""
+    h = harness
+    user = h.user(language="en")
+    [consent] = await h.send(user, f"/start {CODE}")
+    [picker] = await h.press(user, consent, "🌐 English")
+    [french] = await h.press(user, picker, "Français")
+    async with h.database.reader() as session:
+        assert (await session.exec(select(Participant))).all() == []
+    [age] = await h.press(user, french, "J’accepte")
+    assert age.text == "Quel âge avez-vous ?"
+    [group] = await h.press(user, age, "25 à 34 ans")
+    assert group.text and group.text.startswith("De quel groupe faites-vous partie ?")
 
 
 async def test_language_mid_flow_reshows_the_question_and_is_remembered(harness: Harness) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,13 +30,18 @@ def read(log: Path) -> str:
 
 
 @contextlib.asynccontextmanager
-async def run_bot(tmp_path: Path, port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def run_bot(
+    tmp_path: Path, port: int, log: Path, *args: str, env: dict[str, str] | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """`python -m bot run` with no token, its data in tmp_path/data, until the banner shows; stopped with SIGINT."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VOICES_", "DATABASE_"))}
-    env.update({"VOICES_DATA_DIR": str(tmp_path / "data"), "VOICES_SANDBOX_PORT": str(port), "PYTHONPATH": str(ROOT)})
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VOICES_", "DATABASE_"))}
+    environment.update(
+        {"VOICES_DATA_DIR": str(tmp_path / "data"), "VOICES_SANDBOX_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    )
+    environment.update(env or {})
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=out, stderr=out
+            sys.executable, "-m", "bot", "run", *args, cwd=tmp_path, env=environment, stdout=out, stderr=out
         )
     try:
         for _ in range(200):  # a real process starting: real time (the emulator's clock is in that process)
@@ -175,3 +181,65 @@ async def test_run_twice_on_the_same_data_and_the_conversation_goes_on(tmp_path:
             await wait_for_bot_text(client, page, user["id"], "Which group are you part of?")
     second = (tmp_path / "second.log").read_text()
     assert "Traceback" not in second and "duplicate update" not in second
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The IPv4 addresses something listens on at `port` on this machine (Linux: /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
+async def test_sandbox_webhook_listens_on_loopback_with_a_secret_of_its_own(tmp_path: Path) -> None:
+    """Issue 10, item 14: `run --webhook` with no token listened on 0.0.0.0 with the fixed secret
+    `sandbox-webhook-secret`. Now: loopback only, even when VOICES_WEBHOOK_HOST says 0.0.0.0, and a random secret."""
+    port, webhook_port = free_port(), free_port()
+    page = f"http://127.0.0.1:{port}/"
+    env = {"VOICES_WEBHOOK_PORT": str(webhook_port), "VOICES_WEBHOOK_HOST": "0.0.0.0"}
+    async with (
+        run_bot(tmp_path, port, tmp_path / "run.log", "--webhook", env=env),
+        ClientSession() as client,
+    ):
+        for _ in range(100):  # the banner comes before the webhook server starts: real time, another process
+            if listening_addresses(webhook_port):
+                break
+            await asyncio.sleep(0.1)
+        assert listening_addresses(webhook_port) == {"127.0.0.1"}
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}}}
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "sandbox-webhook-secret"}
+        url = f"http://127.0.0.1:{webhook_port}/telegram/webhook"
+        async with client.post(url, json=update, headers=headers) as response:
+            assert response.status == 403
+        # the emulator, which was given this run's secret, still delivers: the conversation works
+        async with client.post(f"{page}sandbox/api/users", json={"first_name": "Web", "language_code": "en"}) as r:
+            user_id = (await r.json())["user"]["id"]
+        async with client.post(f"{page}sandbox/api/send", json={"user_id": user_id, "text": "/start DEMO"}):
+            pass
+        await wait_for_bot_text(client, page, user_id, "Do you agree to take part?")
+
+
+def test_production_never_starts_the_sandbox(tmp_path: Path) -> None:
+    """Issue 10, item 14: VOICES_ENV=production without a token started the sandbox and wrote a demo
+    consultation into the production database. It is refused before anything is opened."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VOICES_", "DATABASE_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "VOICES_ENV": "production",
+            "VOICES_DATA_DIR": str(tmp_path / "data"),
+            "VOICES_PEPPER": "p" * 40,
+            "VOICES_DATA_KEYS": "k1:" + "A" * 43,
+        }
+    )
+    for args in (["run"], ["run", "--webhook"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, result.stderr
+        assert "TELEGRAM_BOT_TOKEN must be set when VOICES_ENV=production" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "data").exists()  # no database, no demo consultation, no secrets file

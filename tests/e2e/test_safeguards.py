@@ -65,10 +65,11 @@ async def test_delete_erases_everything_and_start_begins_afresh(any_harness: Har
     h = any_harness
     user = h.user()
     [consent] = await h.send(user, f"/start {CODE}")
+    consent_text = consent.text
     group = await h.agree(user, consent)
     [awareness] = await h.press(user, group, "Other")
     [question] = await h.send(user, "/delete")
-    assert labels(question) == ["Yes, delete everything", "No, keep my answers"]
+    assert labels(question) == ["Yes, delete everything", "No, keep my answers", EXIT_LABEL["en"]]
     [kept] = await h.press(user, question, "No, keep my answers")
     assert kept.text == "Nothing was deleted."
     assert (await table_counts(h))["answer"] == 3
@@ -84,7 +85,7 @@ async def test_delete_erases_everything_and_start_begins_afresh(any_harness: Har
         "results_opt_in": 0,
     }
     [fresh] = await h.send(user, f"/start {CODE}")
-    assert fresh.text == consent.text
+    assert fresh.text == consent_text
     [nothing] = await h.send(user, "/delete")
     assert nothing.text == "Nothing is stored about you."
     del awareness

@@ -16,7 +16,7 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     amina = h.user("Amina", username="amina_canary_user")
     [consent] = await h.send(amina, f"/start {CODE}")
     assert "private survey" in (consent.text or "")
-    assert labels(consent) == ["I agree", "Not now", EXIT_LABEL["en"], "🌐 English"]
+    assert labels(consent) == ["I agree", "Not now", EXIT_LABEL["en"], "🌐 English", "🔒 Your privacy"]
     group = await h.agree(amina, consent)
     assert group.text and group.text.startswith("Which group are you part of?")
     assert "Skip" in labels(group)
@@ -36,6 +36,8 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     assert recommendation.text and recommendation.text.startswith("What is the one thing")
     [thanks] = await h.send(amina, "More labour inspectors, call +254 712 345 678 canaryword")
     assert thanks.text and thanks.text.startswith("Thank you.") and "No one will see your name" in thanks.text
+    # issue 10, item 2: the last message ("You can close this chat now") has a button, so it has the way out
+    assert labels(thanks) == ["Tell me when the results are out", EXIT_LABEL["en"]]
 
     # every bot message is protected content
     assert all(m.protect_content for m in h.emulator.bot_messages(amina.id))
@@ -79,7 +81,7 @@ async def test_french_participant_gets_french_and_can_type_labels(harness: Harne
     pierre = h.user("Pierre", language="fr")
     [consent] = await h.send(pierre, f"/start {CODE}")
     assert consent.text and consent.text.startswith("Bonjour.")
-    assert labels(consent) == ["J’accepte", "Pas maintenant", EXIT_LABEL["fr"], "🌐 Français"]
+    assert labels(consent) == ["J’accepte", "Pas maintenant", EXIT_LABEL["fr"], "🌐 Français", "🔒 Votre vie privée"]
     group = await h.agree(pierre, consent)
     assert group.text and group.text.startswith("De quel groupe")
     [awareness] = await h.send(pierre, "3")  # by number: Un membre de la communauté

@@ -16,7 +16,7 @@ from flows.machine import machine_config
 def test_roadmap_feedback_diagram_has_every_step_and_edge() -> None:
     flow = shipped_library().latest("roadmap_feedback")
     source = mermaid(flow)
-    assert source.startswith("---\ntitle: roadmap_feedback v1\n---\nstateDiagram-v2\n")
+    assert source.startswith("---\ntitle: roadmap_feedback v2\n---\nstateDiagram-v2\n")
     for step in flow.steps:
         assert f'state "{step.id} · {step.type}" as {step.id}' in source
     edges = set(re.findall(r"^\s*(\w+) --> (\w+)", source, re.M))

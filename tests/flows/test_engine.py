@@ -17,6 +17,7 @@ from flows.events import (
     ConsentGiven,
     FlowCompleted,
     Notice,
+    QuestionCount,
     SessionPaused,
     ShowMessage,
     ShowNotice,
@@ -28,6 +29,7 @@ from flows.events import (
 )
 from flows.loader import parse_flow, shipped_library
 from flows.session import SessionState, Status
+from flows.steps import REGISTRY
 from tests.flows.test_loader import MINIMAL
 
 
@@ -166,11 +168,11 @@ def test_stale_button_changes_nothing(engine: Engine) -> None:
     assert state == before
 
 
-def test_unsupported_input_explains_and_reasks(engine: Engine) -> None:
+def test_unsupported_input_gets_one_line_pointing_to_the_question_on_screen(engine: Engine) -> None:
+    """Issue 10, item 5: the question was sent again for each sticker, leaving live-looking copies of it."""
     state = agreed(engine)
-    events = engine.handle(state, UnsupportedInput("sticker"))
-    assert events[0] == ShowNotice(Notice.TEXT_AND_CHOICES_ONLY)
-    assert events[1] == engine.prompt(state)
+    assert engine.handle(state, UnsupportedInput("sticker")) == [ShowNotice(Notice.QUESTION_ABOVE)]
+    assert engine.handle(state, UnsupportedInput("command")) == [ShowNotice(Notice.UNKNOWN_COMMAND)]
     assert state.state == "color"
 
 
@@ -222,10 +224,28 @@ def test_consent_names_the_organisation_and_retention_just_before_its_question()
     [shown] = engine.handle(engine.new_session("en"), Start(), terms)
     assert isinstance(shown, ShowMessage)
     assert shown.text == (
-        "About this survey.\n\nThis consultation is run by CSO Lima. Your answers are kept until 30 days after "
-        "the consultation closes; then only the totals remain, and no total smaller than 12 is ever shown."
-        "\n\nDo you agree?"
+        "About this survey.\n\nThere is 1 question. This consultation is run by CSO Lima. Your answers are kept "
+        "until 30 days after the consultation closes; then only the totals remain, and no total smaller than 12 "
+        "is ever shown.\n\nDo you agree?"
     )
     [alone] = engine.handle(engine.new_session("en"), Start(), Terms(retention_days=1))
     assert isinstance(alone, ShowMessage)
-    assert alone.text.startswith("About this survey.\n\nYour answers are kept until 1 day after")
+    assert alone.text.startswith("About this survey.\n\nThere is 1 question. Your answers are kept until 1 day after")
+
+
+def test_the_consent_counts_the_questions_of_its_flow() -> None:
+    """Issue 10, item 7: the consent said 7 questions while the README said six. The number now comes from the
+    flow: every question (the age band too), and "at most" when some are asked only after certain answers."""
+    doc = copy.deepcopy(MINIMAL)
+    doc["steps"][0]["text"] = {"en": "About this survey.\n\nDo you agree?", "fr": "À propos.\n\nD'accord ?"}
+    extra = {"id": "why", "type": "free_text", "text": {"en": "Why?", "fr": "Pourquoi ?"}}
+    doc["steps"].insert(-1, {**extra, "relevant": f"${{{doc['steps'][1]['id']}}} != ''"})
+    engine = Engine(parse_flow(doc, "count"))
+    [shown] = engine.handle(engine.new_session("fr"), Start(), Terms(retention_days=30))
+    assert isinstance(shown, ShowMessage)
+    assert shown.text.startswith("À propos.\n\nIl y a au plus 2 questions. Vos réponses sont gardées")
+    for flow_id in shipped_library().ids():
+        flow = shipped_library().latest(flow_id)
+        counted = Engine(flow).questions
+        assert counted.number == sum(1 for step in flow.steps if REGISTRY[step.type].question)
+    assert Engine(shipped_library().latest("roadmap_feedback")).questions == QuestionCount(7, at_most=False)

@@ -68,6 +68,8 @@ def test_every_shipped_flow_loads() -> None:
     questions = [s for s in flow.steps if s.type in ("single_choice", "multiple_choice", "free_text")]
     assert 5 <= len(questions) <= 8
     assert set(flow.languages) >= {"en", "fr"}
+    # an earlier version stays available for the consultations still on it
+    assert library.get("roadmap_feedback", 1).version == 1 and flow.version > 1
 
 
 @pytest.mark.parametrize(

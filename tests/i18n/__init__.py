@@ -34,6 +34,7 @@ BUTTON_MSGIDS = (
     "50 or older",
     "Exit and clear chat",
     "Tell me when the results are out",
+    "Your privacy",
     "Yes, delete everything",
     "No, keep my answers",
 )

@@ -91,4 +91,4 @@ def test_allow_list_catches_leftovers() -> None:
 
 def test_the_consent_commands_read_left_to_right() -> None:
     [text] = [text for place, text, _ in arabic_texts("roadmap_feedback") if place == "consent.text"]
-    assert all(f"{LRM}/{name}" in text for name in ("stop", "start", "exit", "delete"))
+    assert all(f"{LRM}/{name}" in text for name in ("pause", "resume", "exit", "delete"))

@@ -155,3 +155,10 @@ def test_no_false_positives(text: str, region: str | None) -> None:
 def test_everything_at_once_keeps_the_message() -> None:
     text = "Ring Amina on 0712 345 678 or amina@mail.ke, @amina_k, t.me/amina — shelters by 2027 please"
     assert redact(text, "KE") == "Ring Amina on [phone] or [email], [handle], [link] — shelters by 2027 please"
+
+
+def test_a_lone_surrogate_becomes_the_replacement_character() -> None:
+    """Issue 10, item 8: text that UTF-8 cannot carry failed encryption and storage; redaction makes it whole."""
+    cleaned = redact("Schools \ud83d and 0712 345 678 \udc00 😀", "KE")
+    assert cleaned == "Schools \ufffd and [phone] \ufffd 😀"
+    cleaned.encode()
