@@ -567,7 +567,7 @@ def answered(engine: Engine, before: SessionState, given: Input, events: list[Ev
     codes = recorded.codes if recorded is not None and recorded.codes else ()
     labels = engine.answer_labels(step.id, language) if codes else {}  # choice steps' options, by code
     if recorded is not None and recorded.skipped:
-        skipped = t(language, "Skipped")
+        skipped = t(language, "Question skipped")
         mark = f"⏭ {skipped}"
     elif labels:
         mark = "✅ " + ", ".join(labels.get(code, code) for code in codes)

@@ -17,8 +17,18 @@ NEXT = "next"
 log = logging.getLogger("flows.engine")
 
 
+_REPORTED: set[tuple[str, int, str, str]] = set()
+
+
 def expression_failed(flow: FlowDefinition, step_id: str, place: Place, error: BaseException) -> None:
-    """Tell the operator which flow, version, step and expression failed (its type only: never an answer)."""
+    """Tell the operator which flow, version, step and expression failed (its type only: never an answer).
+
+    Once per flow version, step and expression in a process: the operator needs the place to fix the flow, but
+    a line per person reaching it would trace people's paths through the questionnaire in the log."""
+    key = (flow.id, flow.version, step_id, place.value)
+    if key in _REPORTED:
+        return
+    _REPORTED.add(key)
     log.warning(
         "flow %s version %s, step %s: the %s expression failed (%s); the step was passed as not relevant",
         flow.id,

@@ -384,7 +384,8 @@ def merge(path: Path, languages: Sequence[str] | None = None, po_dir: Path = FLO
         written: dict[int, str] = {}
         for item in items:
             message = catalog.get(item.texts.get(default, ""), context=item.context)
-            assert message is not None and isinstance(message.string, str)
+            if message is None or not isinstance(message.string, str):
+                raise TranslationError(f"{path}: {language}: no translation for {item.context}", [])
             text = message.string
             texts = item.texts
             if id(texts) in written and written[id(texts)] != text:

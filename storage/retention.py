@@ -13,6 +13,7 @@ from sqlalchemy import delete, exists, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.errors import StorageError
 from storage import repository as repo
 from storage import summaries as summaries_sql
 from storage import themes
@@ -82,7 +83,8 @@ async def purge_consultation(
 ) -> ConsultationPurge:
     """Snapshot (counts per question, group, channel and theme), keep the approved quotes apart from any answer,
     then delete the raw answers, sessions, consent records and results opt-ins of one consultation."""
-    assert consultation.id is not None
+    if consultation.id is None:
+        raise StorageError("only a saved consultation can be purged")
     cid = consultation.id
     tables = (
         (Answer, Answer.consultation_id),

@@ -164,11 +164,12 @@ def test_bot_and_dashboard_never_import_each_other() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-def test_no_control_flow_assert_in_the_core_and_the_adapter() -> None:
+def test_no_control_flow_assert_in_product_code() -> None:
+    """`assert` vanishes under `python -O`: product code raises real errors instead (migrations excepted)."""
     found = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in product_files()
-        if path.relative_to(ROOT).parts[0] in ("bot", "consultations")
+        if "migrations" not in path.parts
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Assert)
     ]

@@ -83,7 +83,7 @@ async def test_every_page_passes_axe(site: Site, page: Page, context: BrowserCon
     await page.get_by_role("button", name="Create the consultation").click()  # the browser asks for a title first
     await expect(page.get_by_text("Please correct the fields marked below.")).to_have_count(0)
     await page.get_by_label("Title").fill("Kenya 2026")
-    await page.get_by_label("Questionnaire").select_option("roadmap_feedback:1")
+    await page.get_by_label("Questionnaire").select_option("roadmap_feedback:2")
     await page.get_by_label("Country").select_option("KE")
     await page.get_by_label("k (smallest number shown)").fill("4")
     await page.get_by_role("button", name="Create the consultation").click()

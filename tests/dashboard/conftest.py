@@ -163,7 +163,7 @@ async def populate(dash: Dash) -> dict[str, Place]:
             facilitator,
             ConsultationForm(
                 title=f"Consultation of {name}",
-                questionnaire="roadmap_feedback:1",
+                questionnaire="roadmap_feedback:2",
                 country="KE",
                 languages=["en", "fr"],
             ),

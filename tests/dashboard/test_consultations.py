@@ -19,7 +19,7 @@ NEW = "/dashboard/consultations/new"
 def form(**overrides: str | list[str]) -> dict[str, object]:
     data: dict[str, object] = {
         "title": "Kenya roadmap, survivor consultation 2026",
-        "questionnaire": "roadmap_feedback:1",
+        "questionnaire": "roadmap_feedback:2",
         "country": "KE",
         "kind": "roadmap",
         "cycle_year": "2026",
@@ -155,7 +155,7 @@ async def test_open_now_change_and_close(dash: Dash) -> None:
     assert (await dash.post(f"{location}/open", token_from=location)).status == 303
     assert "Open now" not in await (await dash.client.get(location)).text()
     edit = await (await dash.client.get(f"{location}/edit")).text()
-    assert 'value="Kenya roadmap, survivor consultation 2026"' in edit and "roadmap_feedback v1" in edit
+    assert 'value="Kenya roadmap, survivor consultation 2026"' in edit and "roadmap_feedback v2" in edit
     changed = await post_form(
         dash,
         f"{location}/edit",

@@ -45,7 +45,7 @@ async def test_an_xlsform_is_imported_with_its_picture(dash: Dash) -> None:
     again = await upload(dash, xlsx())
     assert again.headers["Location"].endswith("_plan_survey/4")  # type: ignore[attr-defined]
     listing = await (await dash.client.get(UPLOAD)).text()
-    assert listing.count("plan.xlsx") == 2 and "roadmap_feedback v1" in listing
+    assert listing.count("plan.xlsx") == 2 and "roadmap_feedback v2" in listing
     new = await (
         await dash.client.get(f"/dashboard/consultations/new?questionnaire=org{organisation}_plan_survey:3")
     ).text()

@@ -85,7 +85,7 @@ async def test_a_scheduled_consultation_opens_by_itself(pair: tuple[Harness, Das
     h, dash = pair
     await dash.sign_in("facilitator-a")
     opens = repo.now() + timedelta(hours=5)
-    code = await create(dash, "roadmap_feedback:1", ["en"], opens_at=opens.strftime("%Y-%m-%dT%H:%M"))
+    code = await create(dash, "roadmap_feedback:2", ["en"], opens_at=opens.strftime("%Y-%m-%dT%H:%M"))
     user = h.user()
     [refused] = await h.send(user, f"/start {code}")
     assert refused.text is not None and refused.text.startswith("This invite link is not valid")
