@@ -17,7 +17,7 @@ from flows.events import MAX_STEPS, MAX_TOKEN_LENGTH
 from flows.expressions import Place, check, parse
 from flows.identity import identifying
 from flows.migrations import migrate_to_latest
-from flows.schema import GROUP_STEP, Audience, FlowDefinition, Step
+from flows.schema import GROUP_STEP, ROADMAP_ELEMENTS, Audience, FlowDefinition, Step
 from flows.steps import REGISTRY
 from flows.steps.base import PAGE_SIZE
 
@@ -94,6 +94,11 @@ def validate(flow: FlowDefinition) -> list[str]:
             continue
         problems += [f"{where}: {p}" for p in stype.problems(step, flow)]
         problems += [f"{where}: tag {tag!r} is listed more than once" for tag in _repeated(step.tags)]
+        problems += [
+            f"{where}: tag {tag!r} is not a roadmap element (known: {', '.join(ROADMAP_ELEMENTS)})"
+            for tag in dict.fromkeys(step.tags)
+            if tag not in ROADMAP_ELEMENTS
+        ]
         if step.required and flow.audience is Audience.SURVIVOR:
             problems.append(f"{where}: `required` is not allowed in a survivor flow: every question can be skipped")
         for target in _explicit_targets(step):

@@ -43,6 +43,20 @@ class Branch(BaseModel):
     goto: Identifier
 
 
+ROADMAP_ELEMENTS = (
+    "priorities",
+    "key_actions",
+    "responsibilities",
+    "timelines",
+    "budget",
+    "indicators",
+    "survivor_inclusion",
+    "participatory_approach",
+)
+"""The roadmap elements of the Alliance 8.7 Accountability Framework, in the order a review reads them: the only
+`tags` a step may carry (summaries group answers by them)."""
+
+
 class Step(BaseModel):
     """One step; which fields apply depends on `type` (each step type validates its own)."""
 

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from config.i18n import t
+from flows.schema import ROADMAP_ELEMENTS
 
-ELEMENTS = (
-    "priorities",
-    "key_actions",
-    "responsibilities",
-    "timelines",
-    "budget",
-    "indicators",
-    "survivor_inclusion",
-    "participatory_approach",
-)
+ELEMENTS = ROADMAP_ELEMENTS
 """The roadmap elements of the Alliance 8.7 Accountability Framework, in the order a review reads them."""
 
 

@@ -8,6 +8,8 @@ one line per row. The result is validated by the flow loader before it is return
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from config.errors import FlowError
 from flows.expressions import Place, parse
 from flows.identity import LANGUAGES as CHECKED_LANGUAGES
 from flows.identity import identifying
+from flows.schema import ROADMAP_ELEMENTS
 from flows.xlsform import pyxform_api, texts
 from flows.xlsform.bounds import number_bounds
 from flows.xlsform.choices import ChoiceLists, sanitise, unique
@@ -50,6 +53,9 @@ STEP_KEYS = [
     "required",
     "choice_filter",
     "calculation",
+    "tags",
+    "bins",
+    "keep_links",
 ]
 SOURCES = {
     Place.RELEVANT: "relevant",
@@ -103,6 +109,7 @@ class _Importer:
         self.name_steps()
         self.check_identity()
         self.check_bounds()
+        self.check_summary_columns()
         self.check_expressions()
         document = self.build(settings, workbook.fallback_form_name or self.path.stem)
         return self.finish(document)
@@ -218,6 +225,48 @@ class _Importer:
                 row.problems.append("constraint: no number can satisfy it; correct the constraint")
             else:
                 row.bounds = bounds
+
+    def check_summary_columns(self) -> None:
+        """The columns our flows add to XLSForm for summaries: `tags` (roadmap elements, separated by spaces or
+        commas), `bins` (edges for number questions, e.g. `0 10 50 100`) and `keep_links` (yes/no, text
+        questions of CSO forms). pyxform passes unknown columns through; a wrong value refuses its row."""
+        for row in self.rows:
+            if not self.included(row) or row.kind in ("metadata", "hidden", "label_row", "settings", "begin", "end"):
+                continue
+            tags = _words(row.data.get("tags"))
+            unknown = [tag for tag in tags if tag not in ROADMAP_ELEMENTS]
+            if unknown:
+                row.problems.append(
+                    f"tags: {', '.join(unknown)} is not a roadmap element (use: {', '.join(ROADMAP_ELEMENTS)})"
+                )
+            row.tags = tuple(dict.fromkeys(tags))
+            if (bins := _words(row.data.get("bins"))) and (found := self.bins(row, bins)) is not None:
+                row.bins = found
+            keep = row.data.get("keep_links")
+            if keep is not None and str(keep).strip():
+                flag = pyxform_api.yes_no(keep)
+                if flag is None:
+                    row.problems.append(f"keep_links: {str(keep).strip()!r} is neither yes nor no")
+                elif flag and row.kind != "free_text":
+                    row.problems.append("keep_links: only text questions can keep links")
+                elif flag and self.audience != "cso":
+                    row.problems.append("keep_links: refused in survivor forms (links could identify a survivor)")
+                else:
+                    row.keep_links = flag
+
+    def bins(self, row: Row, words: list[str]) -> tuple[float, ...] | None:
+        if row.kind not in ("integer", "decimal"):
+            row.problems.append("bins: only integer and decimal questions have bins")
+            return None
+        try:
+            edges = tuple(float(word) for word in words)
+        except ValueError:
+            row.problems.append(f"bins: {' '.join(words)!r} must be numbers, e.g. 0 10 50 100")
+            return None
+        if not all(math.isfinite(edge) for edge in edges) or any(b <= a for a, b in itertools.pairwise(edges)):
+            row.problems.append(f"bins: {' '.join(words)!r} must be increasing numbers, e.g. 0 10 50 100")
+            return None
+        return tuple(int(edge) if edge.is_integer() else edge for edge in edges)
 
     def check_expressions(self) -> None:
         """Check every expression with the engine's parser and checks; a refused row refuses the rows that use
@@ -388,6 +437,12 @@ class _Importer:
             step["hint"] = hint
         if row.kind in CHOICE_KINDS:
             step["options"] = self.options(row)
+        if row.tags:
+            step["tags"] = list(row.tags)
+        if row.bins is not None:
+            step["bins"] = list(row.bins)
+        if row.keep_links:
+            step["keep_links"] = True
         if row.bounds is not None:
             step["min"], step["max"] = row.bounds.low, row.bounds.high
             self.report.warnings.append(
@@ -581,6 +636,11 @@ class _Importer:
 def _humanise(name: str) -> str:
     text = re.sub(r"[_\-]+", " ", name).strip()
     return text[:1].upper() + text[1:] if text else name
+
+
+def _words(value: Any) -> list[str]:
+    """A cell of words separated by spaces or commas."""
+    return [word for word in re.split(r"[\s,;]+", str(value or "").strip()) if word]
 
 
 def _flatten_values(value: Any) -> list[str]:

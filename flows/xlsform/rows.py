@@ -35,6 +35,12 @@ class Row:
     """The row's relevant, constraint, choice_filter and calculation, as written in the form."""
     bounds: Bounds | None = None
     """For integer and decimal rows: the range of answers taken."""
+    tags: tuple[str, ...] = ()
+    """The `tags` column: the roadmap elements the question informs."""
+    bins: tuple[float, ...] | None = None
+    """The `bins` column (integer and decimal rows): the edges summaries count answers between."""
+    keep_links: bool = False
+    """The `keep_links` column (text rows of CSO forms): evidence links survive redaction."""
 
     @property
     def where(self) -> str:

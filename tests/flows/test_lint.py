@@ -55,6 +55,10 @@ def text(en: str) -> dict[str, str]:
             {**NUMBER, "tags": ["indicators", "timelines", "indicators"]},
             "step 'staff': tag 'indicators' is listed more than once",
         ),
+        (
+            {**NUMBER, "tags": ["indicators", "budgets"]},
+            "step 'staff': tag 'budgets' is not a roadmap element (known: priorities, key_actions,",
+        ),
         ({**NUMBER, "relevant": "FALSE"}, "step 'staff': relevant: `FALSE` is not a value in an expression"),
         ({**NUMBER, "relevant": ". > 1"}, "relevant: `.` (the answer being checked) means something only in a"),
         ({**NUMBER, "constraint": "regex(., '(?=1)')"}, "constraint: regex() pattern '(?=1)' cannot be used"),

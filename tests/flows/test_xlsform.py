@@ -328,3 +328,33 @@ def test_an_unknown_language_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(FlowError, match="cannot tell which language 'Gibberishian' is"):
         import_xlsform(form)
+
+
+# ---------------------------------------------------------------- the columns summaries use
+
+
+def test_tags_bins_and_keep_links_columns_reach_the_flow() -> None:
+    result = imported("summary_columns.md", audience="cso")
+    found = steps(result)
+    assert found["staff"]["tags"] == ["budget", "indicators"] and found["staff"]["bins"] == [0, 10, 50, 100]
+    assert found["share"]["bins"] == [0, 2.5, 10] and found["share"]["tags"] == ["budget"]
+    assert found["evidence"]["keep_links"] is True and found["evidence"]["tags"] == ["indicators"]
+    assert "keep_links" not in found["remarks"] and found["remarks"]["tags"] == ["priorities", "key_actions"]
+    flow = parse_flow(result.document, "summary_columns.md")
+    assert flow.steps[flow.step_index("staff")].bins == (0, 10, 50, 100)
+
+
+def test_wrong_summary_columns_refuse_their_rows_saying_why() -> None:
+    lines = refusal("summary_columns_wrong.md", audience="cso")
+    text = "\n".join(lines)
+    assert "row 2, type integer: tags: vibes is not a roadmap element" in text
+    assert "row 3, type integer: bins: '10 5' must be increasing numbers" in text
+    assert "row 4, type integer: bins: 'few many' must be numbers" in text
+    assert "row 5, type text: bins: only integer and decimal questions have bins" in text
+    assert "row 7, type integer: keep_links: only text questions can keep links" in text
+    assert "row 6" not in text  # a text question of a CSO form may keep links
+
+
+def test_keep_links_is_refused_in_a_survivor_form() -> None:
+    text = "\n".join(refusal("summary_columns.md", audience="survivor"))
+    assert "type text: keep_links: refused in survivor forms" in text
