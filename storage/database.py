@@ -14,11 +14,12 @@ from typing import Any, TypeAlias
 from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from config.errors import StorageError
+from config.errors import DatabaseUnavailable, StorageError
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 SCRUB = "voices_scrub"
@@ -76,7 +77,31 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, lock_key: str | None = None) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed on success; `lock_key` serialises one participant."""
+        """A session in one transaction, committed on success; `lock_key` serialises one participant. A database
+        that cannot be reached (refused, timed out, connection lost) raises `DatabaseUnavailable`: nothing was
+        committed, so the caller may try the same work again later."""
+        try:
+            async with self._transaction(lock_key) as session:
+                yield session
+        except Exception as exc:
+            if not isinstance(exc, DatabaseUnavailable) and unavailable(exc):
+                raise DatabaseUnavailable(explain(exc, self.url) or "the database is unavailable") from exc
+            raise
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query now (the health check); never raises for a database
+        that cannot be reached."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            if unavailable(exc):
+                return False
+            raise
+        return True
+
+    @asynccontextmanager
+    async def _transaction(self, lock_key: str | None) -> AsyncIterator[AsyncSession]:
         if self.dialect == "sqlite":
             async with self._sqlite_write_lock, self._sessions() as session:
                 async with session.begin():
@@ -126,6 +151,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA cache_size=-65536")  # up to 64 MiB of pages: summaries read a large index once
     cursor.close()
+
+
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+"""PostgreSQL error codes meaning "not reachable now": connection exceptions (class 08), administrator or crash
+shutdown, "cannot connect now" (starting up), too many connections."""
+UNAVAILABLE_SQLITE = ("unable to open database file", "disk i/o error", "database is locked", "readonly database")
+
+
+def unavailable(error: BaseException) -> bool:
+    """True when `error` says the database cannot be reached right now (as opposed to a bug or bad data): the
+    server refuses or times out, the connection was lost, the pool is exhausted, the SQLite file cannot be
+    opened, read or locked."""
+    if isinstance(error, DatabaseUnavailable | OSError | TimeoutError | PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    causes = [orig, getattr(orig, "__cause__", None)]
+    if any(isinstance(cause, OSError | TimeoutError) for cause in causes):
+        return True
+    sqlstate = next((str(s) for c in causes if (s := getattr(c, "sqlstate", None))), "")
+    if sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    text = str(orig).lower()
+    return any(marker in text for marker in UNAVAILABLE_SQLITE)
 
 
 def explain(error: BaseException, url: str | None = None) -> str | None:
