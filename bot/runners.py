@@ -278,14 +278,16 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
 
 
 async def _finish(polling: asyncio.Task[None], stop: asyncio.Event) -> None:
-    """Stop polling: the batch in hand is finished (unless it waits for the database), then acknowledged."""
+    """Stop polling: the batch in hand is finished (unless it waits for the database), then acknowledged. A fatal
+    failure of the loop (Telegram refusing the token) propagates, and the CLI says it in one line."""
     stop.set()
     try:
-        await asyncio.wait_for(polling, 30)
+        await asyncio.wait_for(polling, 30)  # cancels it when the time is up
     except TimeoutError:
         log.warning("polling did not stop in time", extra={"event": "run.stop.timeout"})
-    except Exception as exc:  # the loop's own failure was already logged by it or is reported here, one line
-        log.error("polling failed", extra={"event": "run.polling.failed", "error": type(exc).__name__})
+    except asyncio.CancelledError:
+        if not polling.cancelled():
+            raise
 
 
 def webhook_binding(settings: Settings) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.errors import DatabaseUnavailable, StorageError
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+CONNECT_TIMEOUT_SECONDS = 10
 SCRUB = "voices_scrub"
 """Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
 write-ahead log is checkpointed and truncated, so no copy of the erased rows stays on disk."""
@@ -67,6 +68,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+            # a server that does not answer is reported (DatabaseUnavailable) after 10 s, not asyncpg's 60 s
+            kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -84,15 +87,24 @@ class Database:
             async with self._transaction(lock_key) as session:
                 yield session
         except Exception as exc:
-            if not isinstance(exc, DatabaseUnavailable) and unavailable(exc):
-                raise DatabaseUnavailable(explain(exc, self.url) or "the database is unavailable") from exc
+            await self._raise_if_unavailable(exc)
             raise
 
-    async def ping(self) -> bool:
-        """True when the database answers a trivial query now (the health check); never raises for a database
-        that cannot be reached."""
+    async def _raise_if_unavailable(self, error: Exception) -> None:
+        """Raise DatabaseUnavailable, naming what to check, when `error` says the database is away. A bare
+        network error or timeout may come from other work in the transaction's body: it counts only when the
+        database does not answer now either (otherwise it is a fault of its own, raised as it is)."""
+        if isinstance(error, DatabaseUnavailable) or not unavailable(error):
+            return
+        if isinstance(error, OSError) and await self.ping(timeout=2.0):
+            return
+        raise DatabaseUnavailable(explain(error, self.url) or "the database is unavailable") from error
+
+    async def ping(self, timeout: float = 5.0) -> bool:  # noqa: ASYNC109 - the health check's own bound
+        """True when the database answers a trivial query within `timeout` seconds (the health check); False
+        when it cannot be reached."""
         try:
-            async with self.engine.connect() as connection:
+            async with asyncio.timeout(timeout), self.engine.connect() as connection:
                 await connection.exec_driver_sql("SELECT 1")
         except Exception as exc:
             if unavailable(exc):
@@ -116,9 +128,13 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only (summaries, listings)."""
-        async with self._sessions() as session:
-            yield session
+        """A session for reads only (summaries, listings); `DatabaseUnavailable` as in `transaction`."""
+        try:
+            async with self._sessions() as session:
+                yield session
+        except Exception as exc:
+            await self._raise_if_unavailable(exc)
+            raise
 
     async def _checkpoint(self) -> None:
         """Copy the write-ahead log into the database file and truncate it. With `secure_delete`, deleted rows

@@ -76,7 +76,7 @@ def test_healthchecks_volumes_and_ports_match_the_code() -> None:
     assert "db-data:/var/lib/postgresql/data" in services()["db"]["volumes"]
     data_dir = bot["environment"]["VOICES_DATA_DIR"]
     assert f"bot-data:{data_dir}" in bot["volumes"]
-    assert f"VOLUME [\"{data_dir}\"]" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert f'VOLUME ["{data_dir}"]' in (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert set(compose()["volumes"]) == {"db-data", "bot-data", "caddy-data", "caddy-config"}
     assert bot["environment"]["VOICES_WEBHOOK_URL"].endswith(WEBHOOK_PATH)
     assert "ports" not in bot and "ports" not in services()["db"], "only the proxy is published"

@@ -35,9 +35,7 @@ async def capped(sqlite_database: Database, secrets: Secrets) -> AsyncIterator[t
     harness = Harness(emulator, sandbox, sqlite_database, secrets)
     await harness.create_consultation()
     service = ConversationService(sqlite_database, shipped_library(), secrets)
-    application = build_application(
-        service, token=SANDBOX_TOKEN, base_url=harness.base_url, max_updates_in_flight=CAP
-    )
+    application = build_application(service, token=SANDBOX_TOKEN, base_url=harness.base_url, max_updates_in_flight=CAP)
     harness.application = application
     receiver = TestServer(create_webhook_app(application, SECRET, sqlite_database), host="127.0.0.1")
     await receiver.start_server()
