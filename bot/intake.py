@@ -45,6 +45,7 @@ class Intake:
         self.application = application
 
     async def handle(self, update: Update) -> str:
+        """Handle one update once a slot is free; what became of it: HANDLED, FAILED or DEFERRED."""
         started = False
 
         async def process() -> None:
@@ -60,11 +61,13 @@ class Intake:
                 HANDLING_SECONDS.labels(update_kind(update)).observe(time.perf_counter() - began)
 
         WAITING.inc()
+        coroutine = process()
         try:
-            await self.application.update_processor.process_update(update, process())
+            await self.application.update_processor.process_update(update, coroutine)
         finally:
-            if not started:
+            if not started:  # cancelled while waiting for a slot
                 WAITING.dec()
+                coroutine.close()
         outcomes: dict[int, str] = self.application.bot_data.get(OUTCOMES_KEY, {})
         result = outcomes.pop(update.update_id, HANDLED)
         UPDATES.labels(update_kind(update), result).inc()
