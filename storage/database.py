@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.errors import DatabaseUnavailable, StorageError
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
-CONNECT_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 10.0
 SCRUB = "voices_scrub"
 """Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
 write-ahead log is checkpointed and truncated, so no copy of the erased rows stays on disk."""
@@ -41,7 +41,7 @@ SQL), so callers can name its type without importing the ORM."""
 class Database:
     """One engine per process. `transaction(lock_key=...)` is the unit of work for one update."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -69,7 +69,7 @@ class Database:
         else:
             kwargs["pool_pre_ping"] = True
             # a server that does not answer is reported (DatabaseUnavailable) after 10 s, not asyncpg's 60 s
-            kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+            kwargs["connect_args"] = {"timeout": connect_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

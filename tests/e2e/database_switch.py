@@ -21,10 +21,13 @@ class DatabaseSwitch:
         self.listen_port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.silent = False
 
-    async def on(self) -> None:
-        """Accept connections (on the same port as before, once it has one)."""
+    async def on(self, *, silent: bool = False) -> None:
+        """Accept connections (on the same port as before, once it has one) and relay them, or with `silent`
+        never answer them (a server that does not respond)."""
+        await self.off()
+        self.silent = silent
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.listen_port, reuse_address=True)
         self.listen_port = self._server.sockets[0].getsockname()[1]
 
@@ -39,6 +42,9 @@ class DatabaseSwitch:
         await asyncio.sleep(0)
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.silent:
+            self._writers.add(writer)
+            return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(self.host, self.port)
         except OSError:
@@ -65,13 +71,14 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 @contextlib.asynccontextmanager
-async def switched_postgres() -> AsyncIterator[tuple[Database, DatabaseSwitch]]:
+async def switched_postgres(connect_timeout: float = 10.0) -> AsyncIterator[tuple[Database, DatabaseSwitch]]:
     """A fresh, migrated PostgreSQL database reached through a switch."""
     url, name = await _postgres_database()
     parsed = make_url(url)
     switch = DatabaseSwitch(parsed.host or "127.0.0.1", parsed.port or 5432)
     await switch.on()
-    database = Database(parsed.set(host="127.0.0.1", port=switch.listen_port).render_as_string(hide_password=False))
+    url = parsed.set(host="127.0.0.1", port=switch.listen_port).render_as_string(hide_password=False)
+    database = Database(url, connect_timeout=connect_timeout)
     await upgrade(database)
     try:
         yield database, switch

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
@@ -23,6 +24,9 @@ from storage.database import Database
 from storage.models import Answer
 from tests.e2e.conftest import CODE, Harness, open_harness
 from tests.e2e.database_switch import DatabaseSwitch, switched_postgres
+from tests.e2e.test_run_command import free_port
+from tests.e2e.test_run_dashboard import TOKEN as RUN_TOKEN
+from tests.e2e.test_run_dashboard import read, start, stop
 
 SECRET = "webhook-secret-for-outage-tests"
 APOLOGY = "Sorry, something went wrong"
@@ -197,3 +201,55 @@ async def test_a_real_bug_still_gets_the_apology_and_is_acknowledged(
     assert apology.text and apology.text.startswith(APOLOGY)
     await h.emulator.wait_until(lambda: any(d.update_id == update_id for d in h.emulator.webhook_deliveries))
     assert [d.status for d in h.emulator.webhook_deliveries if d.update_id == update_id] == [200]
+
+
+@pytest.mark.parametrize("mode", ["--webhook", "polling"])
+async def test_python_m_bot_run_keeps_the_update_while_the_database_is_away(tmp_path: Path, mode: str) -> None:
+    """The real `python -m bot run` (a subprocess, as deployed) on PostgreSQL, Telegram emulated over HTTP."""
+    emulator = Emulator(token=RUN_TOKEN, webhook_retry_delays=(0.3,) * 30)
+    telegram = TestServer(create_sandbox_app(emulator), host="127.0.0.1")
+    await telegram.start_server()
+    port = free_port()
+    env = {
+        "TELEGRAM_BOT_TOKEN": RUN_TOKEN,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{telegram.port}/bot",
+        "VOICES_DASHBOARD_PORT": str(port),
+    }
+    if mode == "--webhook":
+        env |= {
+            "VOICES_WEBHOOK_PORT": str(port),
+            "VOICES_WEBHOOK_HOST": "127.0.0.1",
+            "VOICES_WEBHOOK_SECRET": "a-webhook-secret",
+            "VOICES_WEBHOOK_URL": f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+        }
+    try:
+        async with switched_postgres() as (database, switch):
+            h = Harness(emulator, telegram, database, Secrets(b"unused", [("k1", bytes(32))]))
+            await h.create_consultation()
+            env["DATABASE_URL"] = database.url
+            args = ("--webhook",) if mode == "--webhook" else ()
+            process, log = await start(tmp_path, *args, env=env, ready="webhook set" if args else "polling for updates")
+            try:
+                user = await at_group_question(h)
+                await switch.off()
+                update_id = emulator.user_sends_text(user, "2")
+                await asyncio.sleep(OUTAGE_SECONDS)
+                async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert response.status == 503
+                if args:
+                    assert {d.status for d in emulator.webhook_deliveries if d.update_id == update_id} == {503}
+                else:
+                    assert emulator.pending_update_count == 1
+                await switch.on()
+                [awareness] = await emulator.wait_for_bot_messages(user.id, 1, timeout=20)
+                assert awareness.text and awareness.text.startswith("Have you heard")
+                await emulator.wait_until(lambda: emulator.pending_update_count == 0, timeout=20)
+                assert not any(APOLOGY in text for text in texts(h, user))
+                assert sum(text.startswith("Have you heard") for text in texts(h, user)) == 1
+                assert await answers(database) == [("age", "25_34"), ("consent", "agree"), ("group", "family_member")]
+                assert "database unavailable: cannot reach the database" in read(log)
+            finally:
+                await stop(process, log)
+    finally:
+        await emulator.aclose()
+        await telegram.close()

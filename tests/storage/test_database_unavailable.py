@@ -53,3 +53,14 @@ async def test_a_connection_lost_mid_transaction_is_unavailable() -> None:
             await admin.close()
         async with database.transaction() as session:  # the pool replaced the dead connection
             assert (await session.exec(text("SELECT 1"))).one() == (1,)  # type: ignore[call-overload]
+
+
+async def test_a_server_that_does_not_answer_is_unavailable_after_the_connect_timeout() -> None:
+    async with switched_postgres(connect_timeout=1.0) as (database, switch):
+        await switch.on(silent=True)  # the open connections are cut; new ones are accepted and never answered
+        assert not await database.ping(timeout=2.0)
+        with pytest.raises(DatabaseUnavailable, match="TimeoutError"):
+            async with database.transaction() as session:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        await switch.on()
+        assert await database.ping()
