@@ -36,6 +36,7 @@ class Harness:
     application: BotApplication | None = None
     help_resources: HelpResources | None = None
     retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2)
+    max_updates_in_flight: int = 16
     polling: asyncio.Task[None] | None = None
     stop_polling: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -52,7 +53,9 @@ class Harness:
             help_resources=self.help_resources,
             results=results_text,
         )
-        self.application = build_application(service, token=SANDBOX_TOKEN, base_url=self.base_url)
+        self.application = build_application(
+            service, token=SANDBOX_TOKEN, base_url=self.base_url, max_updates_in_flight=self.max_updates_in_flight
+        )
         await self.application.initialize()
         await self.application.start()
         # The product's own polling loop (bot.intake.Poller), as `python -m bot run` polls.

@@ -140,3 +140,43 @@ async def test_health_says_the_database_is_reachable(capped: tuple[Harness, str]
     async with ClientSession() as client, client.get(f"{base}/healthz") as response:
         assert response.status == 200
         assert await response.json() == {"ok": True, "database": "reachable", "outbox_backlog": None}
+
+
+async def test_polling_handles_chats_side_by_side_within_the_cap_and_each_chat_in_order(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog fetched in one getUpdates: different people's updates run at once, at most the cap; one
+    person's updates run one after the other, in the order they were sent."""
+    h = harness
+    await h.stop_bot()
+    h.max_updates_in_flight = 2
+    amina = h.user("Amina")
+    others = [h.user(f"Person {n}") for n in range(6)]
+    for text in (f"/start {CODE}", "/help", "/privacy"):
+        h.emulator.user_sends_text(amina, text)
+    for user in others:
+        h.emulator.user_sends_text(user, f"/start {CODE}")
+    original = ConversationService.handle
+    running = 0
+    most = 0
+    handled: list[tuple[int, str]] = []
+
+    async def slow_handle(self: ConversationService, update_id: int | None, sender: Any, incoming: Any) -> Any:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.1)
+            handled.append((sender.identity, type(incoming).__name__))
+            return await original(self, update_id, sender, incoming)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(ConversationService, "handle", slow_handle)
+    await h.start_bot()  # the backlog arrives in one batch
+    await h.emulator.wait_until(lambda: len(handled) == 9 and h.emulator.pending_update_count == 0, timeout=20)
+    assert [kind for identity, kind in handled if identity == amina.id] == ["Begin", "AskHelp", "AskPrivacy"]
+    assert most == 2, f"{most} updates were handled at once; the cap is 2"
+    for user in others:
+        [consent] = await h.emulator.wait_for_bot_messages(user.id, 1)
+        assert consent.buttons
