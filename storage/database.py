@@ -23,6 +23,7 @@ from config.errors import DatabaseUnavailable, StorageError
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 CONNECT_TIMEOUT_SECONDS = 10.0
+POOL_CONNECTIONS = 20
 SCRUB = "voices_scrub"
 """Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
 write-ahead log is checkpointed and truncated, so no copy of the erased rows stays on disk."""
@@ -68,6 +69,10 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+            # up to POOL_CONNECTIONS connections: the updates in flight (16 by default) hold one each, plus the
+            # dashboard and the cleanup; keep workers x POOL_CONNECTIONS under PostgreSQL's max_connections
+            kwargs["pool_size"] = 5
+            kwargs["max_overflow"] = POOL_CONNECTIONS - 5
             # a server that does not answer is reported (DatabaseUnavailable) after 10 s, not asyncpg's 60 s
             kwargs["connect_args"] = {"timeout": connect_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
