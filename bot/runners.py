@@ -16,6 +16,8 @@ from pathlib import Path
 from aiohttp import web
 from telegram import Update
 
+from bot.intake import DEFERRED, Intake, Poller
+from bot.metrics import CONTENT_TYPE, UPDATES, exposition
 from bot.telegram import BotApplication, build_application
 from config.errors import ConfigError
 from config.help_resources import HelpResources, load_help_resources
@@ -35,7 +37,11 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 DEMO_CODE = "DEMO"
 APPLICATION_KEY = web.AppKey[BotApplication]("application")
+INTAKE_KEY = web.AppKey("intake", Intake)
 SECRET_KEY = web.AppKey("webhook_secret", str)
+DATABASE_KEY = web.AppKey("database", Database)
+RETRY_AFTER_SECONDS = 5
+"""Told to Telegram with a 503 while the database is unavailable (Telegram retries on its own schedule)."""
 ALLOWED_UPDATES = ["message", "callback_query"]
 LOOPBACK = "127.0.0.1"
 
@@ -73,18 +79,46 @@ async def open_runtime(settings: Settings, *, help_resources_path: Path | None =
     return Runtime(settings, database, service, library, help_resources)
 
 
-def create_webhook_app(application: BotApplication, secret: str) -> web.Application:
-    """The webhook endpoint: checks Telegram's secret header (403 otherwise), then processes the update."""
+def create_webhook_app(application: BotApplication, secret: str, database: Database) -> web.Application:
+    """The webhook worker's one server: the webhook (checks Telegram's secret header, 403 otherwise; 503 while
+    the database is unavailable, so Telegram delivers the update again), `/healthz` and `/metrics`."""
     app = web.Application(client_max_size=1024 * 1024)
     app[APPLICATION_KEY] = application
+    app[INTAKE_KEY] = Intake(application)
     app[SECRET_KEY] = secret
     app.router.add_post(WEBHOOK_PATH, _webhook)
-    app.router.add_get("/healthz", _health)
+    add_operations(app, database)
     return app
 
 
+def add_operations(app: web.Application, database: Database) -> None:
+    """`/healthz` (is the database reachable; 200 or 503, JSON) and `/metrics` (Prometheus; counts only). Keep
+    both off the public internet: the reverse proxy forwards only the webhook path and /dashboard/."""
+    app[DATABASE_KEY] = database
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/metrics", _metrics)
+
+
+async def outbox_backlog(database: Database) -> int | None:
+    """How many replies wait to be sent: the outbox's backlog for /healthz. None until the outbox lands."""
+    return None
+
+
 async def _health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    database = request.app[DATABASE_KEY]
+    reachable = await database.ping()
+    body = {
+        "ok": reachable,
+        "database": "reachable" if reachable else "unreachable",
+        "outbox_backlog": await outbox_backlog(database) if reachable else None,
+    }
+    return web.json_response(body, status=200 if reachable else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    response = web.Response(body=exposition())
+    response.headers["Content-Type"] = CONTENT_TYPE
+    return response
 
 
 async def _webhook(request: web.Request) -> web.Response:
@@ -98,8 +132,11 @@ async def _webhook(request: web.Request) -> web.Response:
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         # An update we cannot parse will never parse: acknowledge it so Telegram stops retrying.
         log.warning("unreadable update acknowledged and dropped", extra={"error": type(exc).__name__})
+        UPDATES.labels("other", "unreadable").inc()
         return web.Response(text="ok")
-    await application.process_update(update)
+    if await request.app[INTAKE_KEY].handle(update) == DEFERRED:
+        # Not claimed, nothing sent: Telegram delivers it again once we answer 2xx to a later attempt.
+        return web.Response(status=503, text="database unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return web.Response(text="ok")
 
 
@@ -185,6 +222,8 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             emulator = Emulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, state_dir=settings.data_dir)
             sandbox_app = create_sandbox_app(emulator)
             mount(sandbox_app, dashboard)
+            if not webhook:  # with --webhook the webhook's server has them
+                add_operations(sandbox_app, runtime.database)
             await stack.enter_async_context(serve_site(sandbox_app, settings.sandbox_host, settings.sandbox_port))
             code = await seed_demo(runtime.database, runtime.library)
             page = f"http://{settings.sandbox_host}:{settings.sandbox_port}/"
@@ -201,7 +240,10 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
                 flush=True,
             )
         application = build_application(
-            runtime.service, token=settings.token, base_url=settings.api_base_url, webhook_mode=webhook
+            runtime.service,
+            token=settings.token,
+            base_url=settings.api_base_url,
+            max_updates_in_flight=settings.max_updates_in_flight,
         )
         await stack.enter_async_context(application)
         bot_names.append(application.bot.username)
@@ -209,7 +251,7 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
         stack.push_async_callback(application.stop)
         if webhook:
             host, secret = webhook_binding(settings)
-            webhook_app = create_webhook_app(application, secret)
+            webhook_app = create_webhook_app(application, secret, runtime.database)
             if not settings.sandbox:
                 mount(webhook_app, dashboard)
             await stack.enter_async_context(serve_site(webhook_app, host, settings.webhook_port))
@@ -218,21 +260,34 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("webhook set", extra={"event": "run.webhook"})
         else:
-            updater = application.updater
-            if updater is None:  # build_application makes one unless in webhook mode
-                raise ConfigError("the bot was built for a webhook and cannot poll")
             await application.bot.delete_webhook()
-            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            stack.push_async_callback(updater.stop)
+            poller = Poller(application, allowed_updates=ALLOWED_UPDATES)
+            stop_polling = asyncio.Event()
+            polling = asyncio.create_task(poller.run(stop_polling))
+            polling.add_done_callback(lambda _: stop.set())  # polling ends only when stopping, or on a fatal error
+            stack.push_async_callback(_finish, polling, stop_polling)
             if not settings.sandbox:
-                await stack.enter_async_context(
-                    serve_site(standalone(dashboard), settings.dashboard_host, settings.dashboard_port)
-                )
+                site = standalone(dashboard)
+                add_operations(site, runtime.database)
+                await stack.enter_async_context(serve_site(site, settings.dashboard_host, settings.dashboard_port))
             log.info("polling for updates", extra={"event": "run.polling"})
         cleanup = asyncio.create_task(periodic_cleanup(runtime.database))
         stack.callback(cleanup.cancel)
         await stop.wait()
         log.info("stopping", extra={"event": "run.stop"})
+
+
+async def _finish(polling: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """Stop polling: the batch in hand is finished (unless it waits for the database), then acknowledged. A fatal
+    failure of the loop (Telegram refusing the token) propagates, and the CLI says it in one line."""
+    stop.set()
+    try:
+        await asyncio.wait_for(polling, 30)  # cancels it when the time is up
+    except TimeoutError:
+        log.warning("polling did not stop in time", extra={"event": "run.stop.timeout"})
+    except asyncio.CancelledError:
+        if not polling.cancelled():
+            raise
 
 
 def webhook_binding(settings: Settings) -> tuple[str, str]:

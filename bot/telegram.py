@@ -22,10 +22,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot import callback_data
+from bot.intake import DEFERRED, FAILED, record_outcome
 from bot.keyboard import Keyboard, render, words
+from bot.metrics import CountingRequest
+from config.errors import DatabaseUnavailable
 from config.i18n import t
 from consultations.interactions import (
     AskDelete,
@@ -72,7 +74,7 @@ COMMANDS = [
 ]
 
 
-class UpdatesRequest(HTTPXRequest):
+class UpdatesRequest(CountingRequest):
     """The getUpdates connection, reading each polled update on its own: one unreadable payload (an old or odd
     client) is handed on as an empty update with the same id, which nothing handles and polling acknowledges,
     instead of stalling polling forever. Nothing of a payload is ever logged (PTB's own parser logs it whole).
@@ -104,21 +106,29 @@ def readable_update(raw: Any) -> dict[str, Any] | None:
     return dict(raw)
 
 
+DEFAULT_MAX_UPDATES_IN_FLIGHT = 16
+
+
 def build_application(
-    service: ConversationService, *, token: str, base_url: str, webhook_mode: bool = False
+    service: ConversationService,
+    *,
+    token: str,
+    base_url: str,
+    max_updates_in_flight: int = DEFAULT_MAX_UPDATES_IN_FLIGHT,
 ) -> BotApplication:
-    """The PTB Application, wired to the service. In webhook mode it has no Updater: we feed it."""
+    """The PTB Application, wired to the service. It has no Updater: bot.intake feeds it, from the webhook or its
+    own polling loop, at most `max_updates_in_flight` updates at once (PTB's update processor)."""
     bot: ExtBot[int] = ExtBot(
         token,
         base_url=base_url,
         defaults=Defaults(protect_content=True),
         rate_limiter=AIORateLimiter(max_retries=3),
-        request=HTTPXRequest(connection_pool_size=32),
+        request=CountingRequest(connection_pool_size=32),
         get_updates_request=UpdatesRequest(connection_pool_size=2),
     )
-    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder().bot(bot).post_init(_post_init)
-    if webhook_mode:
-        builder = builder.updater(None)
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        Application.builder().bot(bot).post_init(_post_init).updater(None).concurrent_updates(max_updates_in_flight)
+    )
     application = builder.build()
     application.bot_data[SERVICE_KEY] = service
     application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
@@ -320,8 +330,15 @@ def _markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log what failed (type and place, no personal data) and apologise kindly; the place is kept."""
+    """Log what failed (type and place, no personal data) and apologise kindly; the place is kept. A database
+    that is unavailable is no bug: nothing was done, the update is left for redelivery (bot.intake) and no apology
+    is sent for it."""
     error = context.error
+    if isinstance(error, DatabaseUnavailable):
+        log.warning("database unavailable: %s", error, extra={"event": "update.deferred"})
+        record_outcome(context.application, update, DEFERRED)
+        return
+    record_outcome(context.application, update, FAILED)
     log.error(
         "update failed: %s",
         type(error).__name__,

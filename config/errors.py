@@ -17,5 +17,10 @@ class StorageError(VoicesError):
     """The database could not do what was asked."""
 
 
+class DatabaseUnavailable(StorageError):
+    """The database cannot be reached right now (refused, timed out, connection lost, file unreadable). Nothing of
+    the unit of work was committed: the same input may be tried again once the database is back."""
+
+
 class ConsultationError(VoicesError):
     """A consultation cannot be opened or changed as asked (the message says why and what to do)."""

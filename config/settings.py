@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="VOICES_WEBHOOK_SECRET")
     webhook_host: str = Field(default="0.0.0.0", validation_alias="VOICES_WEBHOOK_HOST")  # noqa: S104
     webhook_port: int = Field(default=8443, validation_alias="VOICES_WEBHOOK_PORT")
+    max_updates_in_flight: int = Field(default=16, ge=1, le=1000, validation_alias="VOICES_MAX_UPDATES_IN_FLIGHT")
     max_text_length: int = Field(default=2000, ge=50, le=4000, validation_alias="VOICES_MAX_TEXT_LENGTH")
     default_language: str = Field(default="en", validation_alias="VOICES_DEFAULT_LANGUAGE")
     session_idle_hours: int = Field(default=72, ge=1, le=24 * 90, validation_alias="VOICES_SESSION_IDLE_HOURS")

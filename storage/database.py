@@ -14,13 +14,16 @@ from typing import Any, TypeAlias
 from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from config.errors import StorageError
+from config.errors import DatabaseUnavailable, StorageError
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+CONNECT_TIMEOUT_SECONDS = 10.0
+POOL_CONNECTIONS = 20
 SCRUB = "voices_scrub"
 """Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
 write-ahead log is checkpointed and truncated, so no copy of the erased rows stays on disk."""
@@ -39,7 +42,7 @@ SQL), so callers can name its type without importing the ORM."""
 class Database:
     """One engine per process. `transaction(lock_key=...)` is the unit of work for one update."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -66,6 +69,12 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+            # up to POOL_CONNECTIONS connections: the updates in flight (16 by default) hold one each, plus the
+            # dashboard and the cleanup; keep workers x POOL_CONNECTIONS under PostgreSQL's max_connections
+            kwargs["pool_size"] = 5
+            kwargs["max_overflow"] = POOL_CONNECTIONS - 5
+            # a server that does not answer is reported (DatabaseUnavailable) after 10 s, not asyncpg's 60 s
+            kwargs["connect_args"] = {"timeout": connect_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -76,7 +85,40 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, lock_key: str | None = None) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed on success; `lock_key` serialises one participant."""
+        """A session in one transaction, committed on success; `lock_key` serialises one participant. A database
+        that cannot be reached (refused, timed out, connection lost) raises `DatabaseUnavailable`: nothing was
+        committed, so the caller may try the same work again later."""
+        try:
+            async with self._transaction(lock_key) as session:
+                yield session
+        except Exception as exc:
+            await self._raise_if_unavailable(exc)
+            raise
+
+    async def _raise_if_unavailable(self, error: Exception) -> None:
+        """Raise DatabaseUnavailable, naming what to check, when `error` says the database is away. A bare
+        network error or timeout may come from other work in the transaction's body: it counts only when the
+        database does not answer now either (otherwise it is a fault of its own, raised as it is)."""
+        if isinstance(error, DatabaseUnavailable) or not unavailable(error):
+            return
+        if isinstance(error, OSError) and await self.ping(timeout=2.0):
+            return
+        raise DatabaseUnavailable(explain(error, self.url) or "the database is unavailable") from error
+
+    async def ping(self, timeout: float = 5.0) -> bool:  # noqa: ASYNC109 - the health check's own bound
+        """True when the database answers a trivial query within `timeout` seconds (the health check); False
+        when it cannot be reached."""
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            if unavailable(exc):
+                return False
+            raise
+        return True
+
+    @asynccontextmanager
+    async def _transaction(self, lock_key: str | None) -> AsyncIterator[AsyncSession]:
         if self.dialect == "sqlite":
             async with self._sqlite_write_lock, self._sessions() as session:
                 async with session.begin():
@@ -91,9 +133,13 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only (summaries, listings)."""
-        async with self._sessions() as session:
-            yield session
+        """A session for reads only (summaries, listings); `DatabaseUnavailable` as in `transaction`."""
+        try:
+            async with self._sessions() as session:
+                yield session
+        except Exception as exc:
+            await self._raise_if_unavailable(exc)
+            raise
 
     async def _checkpoint(self) -> None:
         """Copy the write-ahead log into the database file and truncate it. With `secure_delete`, deleted rows
@@ -126,6 +172,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA cache_size=-65536")  # up to 64 MiB of pages: summaries read a large index once
     cursor.close()
+
+
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+"""PostgreSQL error codes meaning "not reachable now": connection exceptions (class 08), administrator or crash
+shutdown, "cannot connect now" (starting up), too many connections."""
+UNAVAILABLE_SQLITE = ("unable to open database file", "disk i/o error", "database is locked", "readonly database")
+
+
+def unavailable(error: BaseException) -> bool:
+    """True when `error` says the database cannot be reached right now (as opposed to a bug or bad data): the
+    server refuses or times out, the connection was lost, the pool is exhausted, the SQLite file cannot be
+    opened, read or locked."""
+    if isinstance(error, DatabaseUnavailable | OSError | TimeoutError | PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    causes = [orig, getattr(orig, "__cause__", None)]
+    if any(isinstance(cause, OSError | TimeoutError) for cause in causes):
+        return True
+    sqlstate = next((str(s) for c in causes if (s := getattr(c, "sqlstate", None))), "")
+    if sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    text = str(orig).lower()
+    return any(marker in text for marker in UNAVAILABLE_SQLITE)
 
 
 def explain(error: BaseException, url: str | None = None) -> str | None:

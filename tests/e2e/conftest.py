@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.intake import Poller
 from bot.telegram import BotApplication, build_application
 from config.help_resources import HelpResources
 from config.settings import SANDBOX_TOKEN, Secrets
@@ -33,6 +35,10 @@ class Harness:
     library: FlowLibrary = field(default_factory=shipped_library)
     application: BotApplication | None = None
     help_resources: HelpResources | None = None
+    retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2)
+    max_updates_in_flight: int = 16
+    polling: asyncio.Task[None] | None = None
+    stop_polling: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def base_url(self) -> str:
@@ -47,17 +53,23 @@ class Harness:
             help_resources=self.help_resources,
             results=results_text,
         )
-        self.application = build_application(service, token=SANDBOX_TOKEN, base_url=self.base_url)
+        self.application = build_application(
+            service, token=SANDBOX_TOKEN, base_url=self.base_url, max_updates_in_flight=self.max_updates_in_flight
+        )
         await self.application.initialize()
         await self.application.start()
-        assert self.application.updater is not None
-        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+        # The product's own polling loop (bot.intake.Poller), as `python -m bot run` polls.
+        self.stop_polling = asyncio.Event()
+        poller = Poller(self.application, timeout=1, retry_delays=self.retry_delays)
+        self.polling = asyncio.create_task(poller.run(self.stop_polling))
 
     async def stop_bot(self) -> None:
         if self.application is None:
             return
-        if self.application.updater is not None and self.application.updater.running:
-            await self.application.updater.stop()
+        if self.polling is not None:
+            self.stop_polling.set()
+            await self.polling
+            self.polling = None
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()

@@ -101,6 +101,10 @@ async def test_polling_serves_the_dashboard_on_its_own_port(tmp_path: Path, tele
                     await asyncio.sleep(0.1)
             else:
                 pytest.fail(f"no dashboard on port {port}:\n{log.read_text()}")
+            async with client.get(f"http://127.0.0.1:{port}/healthz") as response:  # and the operations routes
+                assert response.status == 200 and (await response.json())["database"] == "reachable"
+            async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert response.status == 200 and "voices_updates_total" in await response.text()
     finally:
         await stop(process, log)
 
@@ -121,7 +125,12 @@ async def test_the_webhook_server_serves_the_dashboard(tmp_path: Path, telegram:
             async with client.get(f"http://127.0.0.1:{port}/dashboard/signin") as response:
                 assert response.status == 200 and "Sign in" in await response.text()
                 assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+            # one server: the webhook, the dashboard, /healthz and /metrics
             async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
                 assert response.status == 200
+                assert await response.json() == {"ok": True, "database": "reachable", "outbox_backlog": None}
+            async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert response.status == 200
+                assert "voices_bot_api_calls_total" in await response.text()
     finally:
         await stop(process, log)

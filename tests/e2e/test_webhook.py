@@ -30,9 +30,9 @@ async def webhook_harness(sqlite_database: Database, secrets: Secrets) -> AsyncI
     harness = Harness(emulator, sandbox, sqlite_database, secrets)
     await harness.create_consultation()
     service = ConversationService(sqlite_database, shipped_library(), secrets)
-    application = build_application(service, token=SANDBOX_TOKEN, base_url=harness.base_url, webhook_mode=True)
+    application = build_application(service, token=SANDBOX_TOKEN, base_url=harness.base_url)
     harness.application = application
-    receiver = TestServer(create_webhook_app(application, SECRET), host="127.0.0.1")
+    receiver = TestServer(create_webhook_app(application, SECRET, sqlite_database), host="127.0.0.1")
     await receiver.start_server()
     url = f"http://127.0.0.1:{receiver.port}{WEBHOOK_PATH}"
     async with application:

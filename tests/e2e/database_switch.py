@@ -1,0 +1,88 @@
+"""A real TCP relay in front of the test PostgreSQL server that can be switched off (connections refused, the
+open ones cut, as when the server goes down) and on again: the database going away, for real."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy.engine import make_url
+
+from storage.database import Database
+from storage.migrate import upgrade
+from tests.conftest import _drop_postgres_database, _postgres_database
+
+
+class DatabaseSwitch:
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.listen_port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.silent = False
+
+    async def on(self, *, silent: bool = False) -> None:
+        """Accept connections (on the same port as before, once it has one) and relay them, or with `silent`
+        never answer them (a server that does not respond)."""
+        await self.off()
+        self.silent = silent
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.listen_port, reuse_address=True)
+        self.listen_port = self._server.sockets[0].getsockname()[1]
+
+    async def off(self) -> None:
+        """Refuse new connections and cut the open ones."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        await asyncio.sleep(0)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.silent:
+            self._writers.add(writer)
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, upstream_writer))
+        pipes = [
+            asyncio.ensure_future(_pipe(reader, upstream_writer)),
+            asyncio.ensure_future(_pipe(upstream_reader, writer)),
+        ]
+        await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        for pipe in pipes:
+            pipe.cancel()
+        for w in (writer, upstream_writer):
+            self._writers.discard(w)
+            w.transport.abort()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+
+
+@contextlib.asynccontextmanager
+async def switched_postgres(connect_timeout: float = 10.0) -> AsyncIterator[tuple[Database, DatabaseSwitch]]:
+    """A fresh, migrated PostgreSQL database reached through a switch."""
+    url, name = await _postgres_database()
+    parsed = make_url(url)
+    switch = DatabaseSwitch(parsed.host or "127.0.0.1", parsed.port or 5432)
+    await switch.on()
+    url = parsed.set(host="127.0.0.1", port=switch.listen_port).render_as_string(hide_password=False)
+    database = Database(url, connect_timeout=connect_timeout)
+    await upgrade(database)
+    try:
+        yield database, switch
+    finally:
+        await database.dispose()
+        await switch.off()
+        await _drop_postgres_database(name)
