@@ -18,9 +18,19 @@ from summaries.build import consultation_or_fail, publishable, true_summary
 from summaries.model import Summary
 from summaries.questionnaire import FlowSource
 
+NO_PUBLICATION = "none"
+TOO_FEW_NEW = "too few new"
+ALREADY_FINAL = "already final"
+
 
 class PublicationRefused(VoicesError):
-    """A publication cannot be made now (too few new respondents, already final, ...): the message says why."""
+    """A publication cannot be made now (too few new respondents, already final, ...): the message says why (in
+    English, for the command line); `reason` (NO_PUBLICATION, TOO_FEW_NEW, ALREADY_FINAL) lets an adapter word it
+    in the reader's language."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -49,14 +59,17 @@ async def publication(database: Database, code: str, number: int | None = None) 
     found = await list_publications(database, code)
     if not found:
         raise PublicationRefused(
-            f"consultation {code} has no publication yet (make one with: python -m bot summary publish {code})"
+            f"consultation {code} has no publication yet (make one with: python -m bot summary publish {code})",
+            NO_PUBLICATION,
         )
     if number is None:
         return found[-1]
     for summary in found:
         if summary.number == number:
             return summary
-    raise PublicationRefused(f"consultation {code} has no publication {number} (it has 1 to {len(found)})")
+    raise PublicationRefused(
+        f"consultation {code} has no publication {number} (it has 1 to {len(found)})", NO_PUBLICATION
+    )
 
 
 async def publish(
@@ -78,12 +91,15 @@ async def publish(
     closed = consultation.status == "closed"
     final = final or closed
     if rows and rows[-1].final:
-        raise PublicationRefused(f"consultation {code} already has its final publication ({rows[-1].number})")
+        raise PublicationRefused(
+            f"consultation {code} already has its final publication ({rows[-1].number})", ALREADY_FINAL
+        )
     k = consultation.min_cell
     if new is not None and new < k and not final:
         raise PublicationRefused(
             f"consultation {code}: {new} new respondent(s) since publication {rows[-1].number}; a new publication "
-            f"needs at least {k} (k), so that nobody can be found by comparing two publications"
+            f"needs at least {k} (k), so that nobody can be found by comparing two publications",
+            TOO_FEW_NEW,
         )
     previous = [Summary.from_json(row.payload) for row in rows]
     true = await true_summary(database, code, flows, keys=keys, previous=previous, channel_labels=channel_labels)
