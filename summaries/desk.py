@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from config.errors import VoicesError
 from storage import audit
+from storage import repository as repo
 from storage import themes as store
 from storage.database import Database, DbSession
 from storage.models import Consultation
 from storage.privacy import KeyRing
 from summaries import publications
-from summaries.build import live_summary
+from summaries.build import publishable, true_summary
 from summaries.model import Summary
 from summaries.questionnaire import FlowSource
 from summaries.render import FORMATS, render
@@ -74,6 +75,8 @@ class Progress:
     completed: int | None
     """People who reached the last question: shown only when it is published-safe arithmetic of shown cells
     and at least k; None otherwise."""
+    last_publication: int | None = None
+    """The latest publication's number: figures that could be compared with it are hidden too."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,14 @@ class Desk:
     # ---- live progress ----
 
     async def progress(self, consultation: Consultation, language: str) -> Progress:
+        """The current counts made safe like the next publication would be: on their own and against every
+        publication already made (so comparing this page with a publication reveals nobody either)."""
         previous = await publications.list_publications(self.database, consultation.code)
-        summary = await live_summary(self.database, consultation.code, self.flows, keys=None, previous=previous)
+        true = await true_summary(self.database, consultation.code, self.flows, keys=None, previous=previous)
+        true.made_on = repo.today().isoformat()
+        summary = publishable(true, previous)
         report = build_report(summary, _language(summary, language))
-        return Progress(report, completed(summary))
+        return Progress(report, completed(summary), previous[-1].number if previous else None)
 
     # ---- written answers ----
 

@@ -247,3 +247,18 @@ async def test_a_reviewer_reads_granted_publications_only(desk_dash: tuple[Dash,
     # a reviewer never reaches the facilitator's pages: no raw answer, no live count
     for page_name in ("progress", "answers", "keywords", "publications"):
         assert (await dash.client.get(f"/dashboard/consultations/{a_id}/{page_name}")).status == 403
+
+
+async def test_live_progress_cannot_be_compared_with_a_publication(
+    desk_dash: tuple[Dash, RecordingMessenger],
+) -> None:
+    dash, _ = desk_dash
+    cid, code = await consultation_of_a(dash, 30)
+    await dash.sign_in("facilitator-a")
+    base = f"/dashboard/consultations/{cid}"
+    assert (await dash.post(base + "/publications", token_from=base)).status == 303
+    await seed(dash.database, code, people=3, create=False, start=500)
+    page = await (await dash.client.get(base + "/progress")).text()
+    assert "<dd>33</dd>" not in page  # 33 next to the published 30 would show three people
+    published = await (await dash.client.get(base + "/publications")).text()
+    assert '<td class="n">30</td>' in published
