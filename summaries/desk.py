@@ -132,24 +132,29 @@ class Desk:
             return saved
 
     async def review_queue(
-        self, consultation: Consultation, actor: Actor, *, everything: bool = False
-    ) -> tuple[list[ReviewItem], int]:
-        """Up to REVIEW_PAGE written answers (not yet reviewed, or all), decrypted; each one shown is recorded in
-        the audit log as a view. Also how many are waiting in all."""
+        self, consultation: Consultation, actor: Actor, *, everything: bool = False, page: int = 0
+    ) -> tuple[list[ReviewItem], int, int]:
+        """Page `page` of REVIEW_PAGE written answers (not yet reviewed, or all), decrypted; each one shown is
+        recorded in the audit log as a view. Also how many are waiting for review, and how many the list has."""
         cid = _id(consultation)
         async with self.database.reader() as session:
-            pending = await store.written_answers(session, cid, self.keys, pending_only=True)
-            shown = (
-                pending if not everything else await store.written_answers(session, cid, self.keys, pending_only=False)
+            waiting = await store.written_answer_count(session, cid)
+            listed = waiting if not everything else await store.written_answer_count(session, cid, pending_only=False)
+            shown = await store.written_answers(
+                session,
+                cid,
+                self.keys,
+                pending_only=not everything,
+                limit=REVIEW_PAGE,
+                offset=(page * REVIEW_PAGE) if everything else 0,
             )
             codebook = await store.codebook(session, cid)
-        page = shown[:REVIEW_PAGE]
-        if page:
+        if shown:
             async with self.database.transaction() as session:
-                for answer in page:
+                for answer in shown:
                     await _audit(session, actor, "written answer viewed", consultation, f"answer:{answer.answer_id}")
-        items = [ReviewItem(a, suggest_themes(a.text, codebook, a.language)) for a in page]
-        return items, len(pending)
+        items = [ReviewItem(a, suggest_themes(a.text, codebook, a.language)) for a in shown]
+        return items, waiting, listed
 
     async def decide(
         self,
@@ -165,11 +170,7 @@ class Desk:
         out, checked here whatever the browser sent) or reject it. The approved text, or None when rejected."""
         cid = _id(consultation)
         async with self.database.reader() as session:
-            found = [
-                a
-                for a in await store.written_answers(session, cid, self.keys, pending_only=False)
-                if a.answer_id == answer_id
-            ]
+            found = await store.written_answers(session, cid, self.keys, pending_only=False, answer_id=answer_id)
             codebook = {e.code for e in await store.codebook(session, cid)}
         if not found:
             raise DeskRefusal(NO_SUCH_ANSWER)

@@ -96,7 +96,9 @@ async def answers(request: web.Request) -> web.StreamResponse:
     consultation = await mine(request)
     desk = request.app[DESK]
     everything = request.query.get("all") == "1"
-    items, waiting = await desk.review_queue(consultation, actor(request), everything=everything)
+    given = request.query.get("page", "")
+    page = int(given) if given.isdigit() and len(given) < 7 else 0
+    items, waiting, listed = await desk.review_queue(consultation, actor(request), everything=everything, page=page)
     return await render(
         request,
         "answers.html",
@@ -104,6 +106,8 @@ async def answers(request: web.Request) -> web.StreamResponse:
         items=items,
         waiting=waiting,
         everything=everything,
+        page=page,
+        more=everything and (page + 1) * desks.REVIEW_PAGE < listed,
         codebook=await desk.codebook(consultation),
         consultation_languages=consultation.language_list,
     )

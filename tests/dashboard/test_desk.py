@@ -137,6 +137,15 @@ async def test_reviewing_written_answers_is_audited_and_quotes_only_lose_words(
     assert actions.count("quote approved") == 2 and actions.count("quote rejected") == 1
     assert "theme saved" in actions
 
+    everything = await (await dash.client.get(base + "/answers?all=1")).text()
+    assert [int(x) for x in re.findall(r"/answers/(\d+)\"", everything)][:3] == [first, second, third]
+    assert "Next answers" in everything and "Previous answers" not in everything
+    later = await (await dash.client.get(base + "/answers?all=1&page=1")).text()
+    later_ids = [int(x) for x in re.findall(r"/answers/(\d+)\"", later)]
+    assert later_ids and not set(later_ids) & set(shown) and "Previous answers" in later
+    viewed = [d for _, action, d in await audit_actions(dash) if action == "written answer viewed"]
+    assert {f"answer:{i}" for i in later_ids} <= set(viewed)
+
     keywords = await (await dash.client.get(base + "/keywords")).text()
     assert "Keyword suggestions" in keywords and "<h3>en</h3>" in keywords
     assert "keywords read" in [action for _, action, _ in await audit_actions(dash)]
