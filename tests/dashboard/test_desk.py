@@ -21,9 +21,10 @@ from tests.summaries.seed import IDEAS, RING, seed
 
 
 @pytest.fixture
-async def desk_dash(sqlite_database: Database) -> AsyncIterator[tuple[Dash, RecordingMessenger]]:
+async def desk_dash(database: Database) -> AsyncIterator[tuple[Dash, RecordingMessenger]]:
+    """The dashboard with a messenger at Telegram's edge, on SQLite and on PostgreSQL."""
     messenger = RecordingMessenger()
-    async for d in open_dash(sqlite_database, messenger):
+    async for d in open_dash(database, messenger):
         yield d, messenger
 
 
@@ -159,7 +160,7 @@ async def test_publish_refusal_downloads_close_and_the_results_message(
     async with dash.database.transaction() as session:
         consultation = await repo.consultation_by_code(session, code)
         assert consultation is not None
-        participant = await repo.get_or_create_participant(session, f"{code}{0:058d}", "en")
+        participant = await repo.get_or_create_participant(session, f"{code}{0:056d}", "en")
         assert participant.id is not None
         await privacy_ops.opt_in_results(session, participant.id, cid, 777001, KeyRing([("k1", bytes(range(32)))]))
     await dash.sign_in("facilitator-a")
