@@ -22,6 +22,11 @@ class Messenger(Protocol):
     """Where messages go (a chat channel). `send` returns True when delivered, False when the person cannot be
     reached (they blocked the bot or deleted the chat: their choice). Nothing else is asked of a channel."""
 
+    @property
+    def ready(self) -> bool:
+        """Whether the channel can send now (the bot has started)."""
+        ...
+
     async def send(self, chat_id: int, text: str) -> bool: ...
 
 
@@ -49,6 +54,8 @@ async def send_results(
         chats = await privacy_ops.opted_in_chats_by_language(session, consultation.id, keys)
     if dry_run:
         return len(chats), 0
+    if not messenger.ready:  # nothing sent, nothing forgotten
+        raise ConsultationError("the chat channel is not running: the results message cannot be sent now")
     sent = failed = 0
     for chat_id, language in chats:
         lang = language if language in consultation.language_list else consultation.default_language

@@ -224,7 +224,7 @@ async def results_send(request: web.Request) -> web.StreamResponse:
     desk = request.app[DESK]
     if not checked(form, "confirm"):
         await flash(request, N_("Tick the box to confirm that the message may be sent now."), "error")
-    elif messenger is None:
+    elif messenger is None or not messenger.ready:
         await flash(request, N_("The results message can only be sent while the bot is running."), "error")
     elif not await desk.publications(consultation):
         await flash(request, N_("Publish the results first: the message points people to them."), "error")

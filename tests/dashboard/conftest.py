@@ -102,6 +102,7 @@ class RecordingMessenger:
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
+        self.ready = True
 
     async def send(self, chat_id: int, text: str) -> bool:
         self.sent.append((chat_id, text))

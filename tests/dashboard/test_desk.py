@@ -191,6 +191,11 @@ async def test_publish_refusal_downloads_close_and_the_results_message(
     exported = [d for _, action, d in await audit_actions(dash) if action == "publication exported"]
     assert sorted(exported) == sorted(f"publication 1 {fmt} fr" for fmt in expected)
 
+    messenger.ready = False  # the bot not started yet: nothing is sent, and nobody's request is forgotten
+    await dash.post(base + "/results-message", {"confirm": "on"}, token_from=base + "/publications")
+    page = await (await dash.client.get(base + "/publications")).text()
+    assert "can only be sent while the bot is running" in page and messenger.sent == []
+    messenger.ready = True
     sent = await dash.post(base + "/results-message", {"confirm": "on"}, token_from=base + "/publications")
     assert sent.status == 303
     assert len(messenger.sent) == 1 and messenger.sent[0][0] == 777001 and "/results" in messenger.sent[0][1]
