@@ -133,11 +133,14 @@ async def _first_admin(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    """Uploaded questionnaires loaded, then the schedule (opening and closing) every minute while serving."""
+    """Uploaded questionnaires loaded, then the schedule (opening and closing, with the final publication of
+    what closes) every minute while serving."""
     await app[QUESTIONNAIRES].refresh()
     task = None
     if app[CONFIG].run_schedule:
-        task = asyncio.create_task(run_schedule(app[ACCOUNTS].database, app[QUESTIONNAIRES]))
+        task = asyncio.create_task(
+            run_schedule(app[ACCOUNTS].database, app[QUESTIONNAIRES], after_close=app[DESK].final_publications)
+        )
     yield
     if task is not None:
         task.cancel()

@@ -66,6 +66,9 @@ class Actor:
     name: str
 
 
+SCHEDULE = Actor(None, "schedule")
+
+
 @dataclass(frozen=True)
 class Progress:
     """A live view for the facilitator's screen: the report of the current counts, made safe on its own (no
@@ -224,17 +227,16 @@ class Desk:
         raise publications.PublicationRefused(f"no publication {number}", publications.NO_PUBLICATION)
 
     async def publish(self, consultation: Consultation, actor: Actor, *, final: bool = False) -> Summary:
-        """The next publication (`summary publish`): PublicationRefused says why not (reason)."""
-        made = await publications.publish(self.database, consultation.code, self.flows, keys=self.keys, final=final)
-        async with self.database.transaction() as session:
-            await _audit(
-                session,
-                actor,
-                "publication made",
-                consultation,
-                f"publication {made.number}" + (" final" if made.final else ""),
-            )
-        return made
+        """The next publication (`summary publish`), recorded in the audit log in the same transaction:
+        PublicationRefused says why not (reason)."""
+
+        async def record(session: DbSession, made: Summary) -> None:
+            detail = f"publication {made.number}" + (" final" if made.final else "")
+            await _audit(session, actor, "publication made", consultation, detail)
+
+        return await publications.publish(
+            self.database, consultation.code, self.flows, keys=self.keys, final=final, record=record
+        )
 
     async def final_publication(self, consultation: Consultation, actor: Actor) -> Summary | None:
         """After closing: the final publication, unless there is one already."""
@@ -242,6 +244,18 @@ class Desk:
         if rows and rows[-1].final:
             return None
         return await self.publish(consultation, actor, final=True)
+
+    async def final_publications(self, codes: list[str]) -> list[Summary]:
+        """The final publications of consultations the schedule just closed (those without one yet)."""
+        made = []
+        for code in codes:
+            async with self.database.reader() as session:
+                consultation = await repo.consultation_by_code(session, code)
+            if consultation is not None:
+                final = await self.final_publication(consultation, SCHEDULE)
+                if final is not None:
+                    made.append(final)
+        return made
 
     async def export(
         self, consultation: Consultation, actor: Actor, number: int, fmt: str, language: str, *, read: bool = False

@@ -5,13 +5,14 @@ consultation closes. Every publication is made safe together with the ones befor
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from config.errors import VoicesError
 from storage import publications as store
 from storage import repository as repo
 from storage import summaries as sql
-from storage.database import Database
+from storage.database import Database, DbSession
 from storage.privacy import KeyRing
 from summaries.audit import audit
 from summaries.build import consultation_or_fail, publishable, true_summary
@@ -80,10 +81,12 @@ async def publish(
     keys: KeyRing | None = None,
     final: bool = False,
     channel_labels: dict[int | None, str] | None = None,
+    record: Callable[[DbSession, Summary], Awaitable[object]] | None = None,
 ) -> Summary:
     """Make and store the next publication. Refused when the consultation already has its final one, or when a
     running consultation has fewer than k new respondents since the previous publication. A closed
-    consultation's publication is its final one."""
+    consultation's publication is its final one. `record` runs in the transaction that stores it (the
+    dashboard's audit log entry)."""
     async with database.reader() as session:
         consultation, cid = await consultation_or_fail(session, code)
         rows = await store.publications(session, cid)
@@ -128,6 +131,8 @@ async def publish(
             min_cell=k,
             payload=made.to_json(),
         )
+        if record is not None:
+            await record(session, made)
     return made
 
 

@@ -4,15 +4,20 @@ audited, quotes only ever shortened), publications with the k-new-respondents ru
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
 from consultations.facilitation import ConsultationForm
-from dashboard.keys import FACILITATION
+from consultations.schedule import run_schedule
+from dashboard.keys import DESK, FACILITATION
 from storage import privacy_ops
 from storage import repository as repo
+from storage import schedule as schedule_store
 from storage import themes as theme_store
 from storage.database import Database
 from storage.privacy import KeyRing
@@ -277,3 +282,31 @@ async def test_live_progress_cannot_be_compared_with_a_publication(
     assert "<dd>33</dd>" not in page  # 33 next to the published 30 would show three people
     published = await (await dash.client.get(base + "/publications")).text()
     assert '<td class="n">30</td>' in published
+
+
+async def test_a_consultation_the_schedule_closes_gets_its_final_publication(
+    desk_dash: tuple[Dash, RecordingMessenger],
+) -> None:
+    dash, _ = desk_dash
+    cid, _ = await consultation_of_a(dash, 30)
+    async with dash.database.transaction() as session:
+        consultation = await repo.consultation_by_id(session, cid)
+        assert consultation is not None
+        consultation.closes_at = repo.now() - timedelta(minutes=1)
+        await schedule_store.save_consultation(session, consultation)
+    desk = dash.app[DESK]
+    task = asyncio.create_task(run_schedule(dash.database, every_seconds=0.05, after_close=desk.final_publications))
+    try:
+        for _ in range(200):
+            found = await desk.publications(consultation)
+            if found:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    [final] = found
+    assert final.final and final.number == 1 and final.respondents == 30
+    actions = [(actor, action) for actor, action, _ in await audit_actions(dash)]
+    assert ("schedule", "consultation closed") in actions and ("schedule", "publication made") in actions
