@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,13 +57,20 @@ async def apply_schedule(database: Database, at: datetime | None = None) -> Sche
 
 
 async def run_schedule(
-    database: Database, questionnaires: Questionnaires | None = None, every_seconds: float = EVERY_SECONDS
+    database: Database,
+    questionnaires: Questionnaires | None = None,
+    every_seconds: float = EVERY_SECONDS,
+    *,
+    after_close: Callable[[list[str]], Awaitable[object]] | None = None,
 ) -> None:
     """Forever: apply the schedule, and load questionnaires other workers stored; a failure is logged (its kind
-    only) and tried again next time."""
+    only) and tried again next time. `after_close` gets the codes of the consultations just closed (the
+    dashboard makes their final publications)."""
     while True:
         try:
             done = await apply_schedule(database)
+            if done.closed and after_close is not None:
+                await after_close(done.closed)
             if done.opened or done.closed:
                 log.info(
                     "consultations opened %d, closed %d",

@@ -56,9 +56,21 @@ RULES: dict[str, frozenset[str]] = {
     "invite_card": FACILITATORS,
     "reviewer_grant": FACILITATORS,
     "reviewer_remove": FACILITATORS,
+    # facilitators: live progress, written answers, publications, the results message
+    "progress": FACILITATORS,
+    "answers": FACILITATORS,
+    "answer_decide": FACILITATORS,
+    "theme_save": FACILITATORS,
+    "keywords": FACILITATORS,
+    "publications": FACILITATORS,
+    "publish": FACILITATORS,
+    "publication_download": FACILITATORS,
+    "results_send": FACILITATORS,
     # reviewers
     "reviews": REVIEWERS,
     "review": REVIEWERS,
+    "review_publication": REVIEWERS,
+    "review_download": REVIEWERS,
 }
 
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(

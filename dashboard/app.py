@@ -26,12 +26,16 @@ from aiohttp_session import session_middleware
 from config.settings import SANDBOX_BOT_USERNAME, Settings
 from consultations.facilitation import Facilitation
 from consultations.questionnaires import Questionnaires
+from consultations.results import Messenger
 from consultations.schedule import run_schedule
 from consultations.staff import FIRST_ADMIN, StaffAccounts
 from dashboard import middlewares
-from dashboard.keys import ACCOUNTS, CONFIG, FACILITATION, PREFIX, QUESTIONNAIRES, DashboardConfig
+from dashboard.keys import ACCOUNTS, CONFIG, DESK, FACILITATION, PREFIX, QUESTIONNAIRES, DashboardConfig
 from dashboard.routes import setup_routes
 from dashboard.security import cookie_storage
+from flows.describe import describe
+from storage.privacy import KeyRing
+from summaries.desk import Desk
 
 if TYPE_CHECKING:
     from flows.loader import FlowLibrary
@@ -54,11 +58,13 @@ def init_app(
     announce: Callable[[str], None] = print,
     run_schedule_task: bool = True,
     clock: Callable[[], float] = time.time,
+    messenger: Messenger | None = None,
 ) -> web.Application:
     """The dashboard as an aiohttp application (routes relative to its mount point, /dashboard/).
 
     `library` is the flow library the bot runs (uploaded questionnaires are added to it); `bot_username` names
-    the bot for invite links when settings do not; `announce` prints the first admin's one-time password.
+    the bot for invite links when settings do not; `announce` prints the first admin's one-time password;
+    `messenger` sends the results message (the running bot's chat channel).
     """
     secrets = settings.secrets()
     sandbox_page = f"http://{settings.sandbox_host}:{settings.sandbox_port}/" if settings.sandbox else None
@@ -75,6 +81,7 @@ def init_app(
         announce=announce,
         run_schedule=run_schedule_task,
         clock=clock,
+        messenger=messenger,
     )
     secret = settings.dashboard_secret.get_secret_value() if settings.dashboard_secret else None
     storage = cookie_storage(secret, secrets.pepper, production=settings.production)
@@ -94,6 +101,9 @@ def init_app(
     app[ACCOUNTS] = StaffAccounts.with_pepper(database, secrets.pepper)
     app[QUESTIONNAIRES] = questionnaires
     app[FACILITATION] = Facilitation(database, questionnaires)
+    app[DESK] = Desk(
+        database, KeyRing(secrets.keys), lambda flow_id, version: describe(questionnaires.library.get(flow_id, version))
+    )
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -123,11 +133,14 @@ async def _first_admin(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    """Uploaded questionnaires loaded, then the schedule (opening and closing) every minute while serving."""
+    """Uploaded questionnaires loaded, then the schedule (opening and closing, with the final publication of
+    what closes) every minute while serving."""
     await app[QUESTIONNAIRES].refresh()
     task = None
     if app[CONFIG].run_schedule:
-        task = asyncio.create_task(run_schedule(app[ACCOUNTS].database, app[QUESTIONNAIRES]))
+        task = asyncio.create_task(
+            run_schedule(app[ACCOUNTS].database, app[QUESTIONNAIRES], after_close=app[DESK].final_publications)
+        )
     yield
     if task is not None:
         task.cancel()

@@ -12,7 +12,9 @@ from aiohttp import web
 
 from consultations.facilitation import Facilitation
 from consultations.questionnaires import Questionnaires
+from consultations.results import Messenger
 from consultations.staff import Staff, StaffAccounts
+from summaries.desk import Desk
 
 PREFIX = "/dashboard"
 """Where the dashboard lives in every mode (sandbox, webhook server, its own server)."""
@@ -31,12 +33,15 @@ class DashboardConfig:
     run_schedule: bool = True
     clock: Callable[[], float] = time.time
     """Seconds since the epoch, for session expiry (tests move it)."""
+    messenger: Messenger | None = None
+    """Where the results message goes (the running bot); None: the dashboard cannot send it."""
 
 
 ACCOUNTS = web.AppKey("dashboard_accounts", StaffAccounts)
 FACILITATION = web.AppKey("dashboard_facilitation", Facilitation)
 QUESTIONNAIRES = web.AppKey("dashboard_questionnaires", Questionnaires)
 CONFIG = web.AppKey("dashboard_config", DashboardConfig)
+DESK = web.AppKey("dashboard_desk", Desk)
 
 STAFF = web.RequestKey("dashboard_staff", Staff)
 LANG = web.RequestKey("dashboard_lang", str)

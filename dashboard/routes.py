@@ -6,11 +6,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dashboard.views import admin, auth, facilitators, reviewers
+from dashboard.views import admin, auth, desk, facilitators, reviewers
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONSULTATION = "/consultations/{consultation_id}"
 INVITE = CONSULTATION + "/invites/{invite_id}"
+PUBLICATION = CONSULTATION + "/publications/{number}"
+REVIEW = "/reviews/{consultation_id}"
 
 
 def setup_routes(app: web.Application) -> None:
@@ -58,5 +60,17 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(CONSULTATION + "/reviewers", facilitators.reviewer_grant, name="reviewer_grant")
     r.add_post(CONSULTATION + "/reviewers/{grant_id}/remove", facilitators.reviewer_remove, name="reviewer_remove")
 
+    r.add_get(CONSULTATION + "/progress", desk.progress, name="progress")
+    r.add_get(CONSULTATION + "/answers", desk.answers, name="answers")
+    r.add_post(CONSULTATION + "/answers/{answer_id}", desk.answer_decide, name="answer_decide")
+    r.add_post(CONSULTATION + "/themes", desk.theme_save, name="theme_save")
+    r.add_get(CONSULTATION + "/keywords", desk.keywords, name="keywords")
+    r.add_get(CONSULTATION + "/publications", desk.publications, name="publications")
+    r.add_post(CONSULTATION + "/publications", desk.publish, name="publish")
+    r.add_get(PUBLICATION + "/{fmt}", desk.publication_download, name="publication_download")
+    r.add_post(CONSULTATION + "/results-message", desk.results_send, name="results_send")
+
     r.add_get("/reviews", reviewers.reviews, name="reviews")
-    r.add_get("/reviews/{consultation_id}", reviewers.review, name="review")
+    r.add_get(REVIEW, reviewers.review, name="review")
+    r.add_get(REVIEW + "/publications/{number}", reviewers.review_publication, name="review_publication")
+    r.add_get(REVIEW + "/publications/{number}/{fmt}", reviewers.review_download, name="review_download")

@@ -4,7 +4,9 @@ production), the CSRF token of every form, and the response headers with a stric
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
+import re
 import secrets
 
 from aiohttp import web
@@ -68,6 +70,23 @@ def csrf_ok(session: Session, given: object) -> bool:
         and isinstance(given, str)
         and len(expected) >= 32
         and hmac.compare_digest(expected.encode(), given.encode())
+    )
+
+
+REPORT_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+def report_policy(html: str) -> str:
+    """The Content Security Policy of a publication's HTML report shown in the browser (the summaries renderer's
+    own document): its inline style sheet allowed by hash, charts as inline SVG, no script, no form, no frame."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+        for style in REPORT_STYLE.findall(html)
+    )
+    styles = hashes or "'none'"
+    return (
+        f"default-src 'none'; style-src {styles}; img-src data:; "
+        "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
     )
 
 

@@ -308,3 +308,11 @@ async def opted_in_chats_by_language(
         (int(keyring.decrypt(row.chat_cipher, row.key_id, opt_in_context(consultation_id, row.participant_id))), lang)
         for row, lang in result.all()
     ]
+
+
+async def opt_in_count(session: AsyncSession, consultation_id: int) -> int:
+    """How many people asked to hear this consultation's results (nothing decrypted)."""
+    result = await session.exec(
+        select(func.count()).select_from(ResultsOptIn).where(ResultsOptIn.consultation_id == consultation_id)
+    )
+    return int(result.one())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -82,9 +82,17 @@ class WrittenAnswer:
 
 
 async def written_answers(
-    session: AsyncSession, consultation_id: int, keys: KeyRing, *, pending_only: bool = True, limit: int | None = None
+    session: AsyncSession,
+    consultation_id: int,
+    keys: KeyRing,
+    *,
+    pending_only: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
+    answer_id: int | None = None,
 ) -> list[WrittenAnswer]:
-    """Written answers of a consultation in the order they came, decrypted for a facilitator's review."""
+    """Written answers of a consultation in the order they came (from `offset`, at most `limit`; or only the one
+    with `answer_id`), decrypted for a facilitator's review."""
     reviewed = select(AnswerReview.answer_id).where(col(AnswerReview.answer_id) == col(Answer.id)).exists()
     query = (
         select(Answer, ConversationSession.language, ConversationSession.participant_id)
@@ -93,7 +101,9 @@ async def written_answers(
     )
     if pending_only:
         query = query.where(~reviewed)
-    query = query.order_by(col(Answer.id))
+    if answer_id is not None:
+        query = query.where(col(Answer.id) == answer_id)
+    query = query.order_by(col(Answer.id)).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     found = list((await session.exec(query)).all())
@@ -141,6 +151,19 @@ async def written_answers(
             )
         )
     return out
+
+
+async def written_answer_count(session: AsyncSession, consultation_id: int, *, pending_only: bool = True) -> int:
+    """How many written answers the consultation has (not yet reviewed, or all)."""
+    reviewed = select(AnswerReview.answer_id).where(col(AnswerReview.answer_id) == col(Answer.id)).exists()
+    query = (
+        select(func.count())
+        .select_from(Answer)
+        .where(Answer.consultation_id == consultation_id, col(Answer.text_cipher).is_not(None))
+    )
+    if pending_only:
+        query = query.where(~reviewed)
+    return int((await session.exec(query)).one())
 
 
 async def code_answer(session: AsyncSession, consultation_id: int, answer_id: int, theme_codes: list[str]) -> None:

@@ -5,22 +5,33 @@ consultation closes. Every publication is made safe together with the ones befor
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from config.errors import VoicesError
 from storage import publications as store
 from storage import repository as repo
 from storage import summaries as sql
-from storage.database import Database
+from storage.database import Database, DbSession
 from storage.privacy import KeyRing
 from summaries.audit import audit
 from summaries.build import consultation_or_fail, publishable, true_summary
 from summaries.model import Summary
 from summaries.questionnaire import FlowSource
 
+NO_PUBLICATION = "none"
+TOO_FEW_NEW = "too few new"
+ALREADY_FINAL = "already final"
+
 
 class PublicationRefused(VoicesError):
-    """A publication cannot be made now (too few new respondents, already final, ...): the message says why."""
+    """A publication cannot be made now (too few new respondents, already final, ...): the message says why (in
+    English, for the command line); `reason` (NO_PUBLICATION, TOO_FEW_NEW, ALREADY_FINAL) lets an adapter word it
+    in the reader's language."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -49,14 +60,17 @@ async def publication(database: Database, code: str, number: int | None = None) 
     found = await list_publications(database, code)
     if not found:
         raise PublicationRefused(
-            f"consultation {code} has no publication yet (make one with: python -m bot summary publish {code})"
+            f"consultation {code} has no publication yet (make one with: python -m bot summary publish {code})",
+            NO_PUBLICATION,
         )
     if number is None:
         return found[-1]
     for summary in found:
         if summary.number == number:
             return summary
-    raise PublicationRefused(f"consultation {code} has no publication {number} (it has 1 to {len(found)})")
+    raise PublicationRefused(
+        f"consultation {code} has no publication {number} (it has 1 to {len(found)})", NO_PUBLICATION
+    )
 
 
 async def publish(
@@ -67,10 +81,12 @@ async def publish(
     keys: KeyRing | None = None,
     final: bool = False,
     channel_labels: dict[int | None, str] | None = None,
+    record: Callable[[DbSession, Summary], Awaitable[object]] | None = None,
 ) -> Summary:
     """Make and store the next publication. Refused when the consultation already has its final one, or when a
     running consultation has fewer than k new respondents since the previous publication. A closed
-    consultation's publication is its final one."""
+    consultation's publication is its final one. `record` runs in the transaction that stores it (the
+    dashboard's audit log entry)."""
     async with database.reader() as session:
         consultation, cid = await consultation_or_fail(session, code)
         rows = await store.publications(session, cid)
@@ -78,12 +94,15 @@ async def publish(
     closed = consultation.status == "closed"
     final = final or closed
     if rows and rows[-1].final:
-        raise PublicationRefused(f"consultation {code} already has its final publication ({rows[-1].number})")
+        raise PublicationRefused(
+            f"consultation {code} already has its final publication ({rows[-1].number})", ALREADY_FINAL
+        )
     k = consultation.min_cell
     if new is not None and new < k and not final:
         raise PublicationRefused(
             f"consultation {code}: {new} new respondent(s) since publication {rows[-1].number}; a new publication "
-            f"needs at least {k} (k), so that nobody can be found by comparing two publications"
+            f"needs at least {k} (k), so that nobody can be found by comparing two publications",
+            TOO_FEW_NEW,
         )
     previous = [Summary.from_json(row.payload) for row in rows]
     true = await true_summary(database, code, flows, keys=keys, previous=previous, channel_labels=channel_labels)
@@ -112,6 +131,8 @@ async def publish(
             min_cell=k,
             payload=made.to_json(),
         )
+        if record is not None:
+            await record(session, made)
     return made
 
 

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
 from telegram import Bot
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from tqdm import tqdm
 
 from bot.cli.common import Commands
+from bot.messenger import TelegramMessenger
 from config.errors import ConfigError
 from config.settings import Settings
-from storage import privacy_ops
-from storage import repository as repo
+from consultations import results
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.privacy import KeyRing
 from summaries.results import results_notification
-
-log = logging.getLogger(__name__)
 
 
 def add_commands(commands: Commands) -> None:
@@ -67,27 +63,18 @@ async def send_results(
     database: Database, keys: KeyRing, bot: Bot, code: str, message: str | None, *, dry_run: bool = False
 ) -> tuple[int, int]:
     """Send `message` (default: the results notification in each person's language, pointing to /results) once
-    to every opted-in chat of the consultation, then forget those opt-ins."""
-    async with database.reader() as session:
-        consultation = await repo.consultation_by_code(session, code)
-        if consultation is None or consultation.id is None:
-            raise ConfigError(f"no consultation with code {code!r}")
-        chats = await privacy_ops.opted_in_chats_by_language(session, consultation.id, keys)
+    to every opted-in chat of the consultation, then forget those opt-ins (`consultations.results`)."""
+    consultation = await results.consultation_by_code(database, code)
+
+    def text_for(language: str) -> str:
+        return message if message is not None else results_notification(language, consultation.title)
+
     if dry_run:
-        return len(chats), 0
-    sent = failed = 0
+        return await results.send_results(
+            database, keys, TelegramMessenger(lambda: bot), consultation, text_for, dry_run=True
+        )
     async with bot:
-        for chat_id, language in tqdm(chats, desc="sending", unit="message", disable=len(chats) < 20):
-            lang = language if language in consultation.language_list else consultation.default_language
-            text = message if message is not None else results_notification(lang, consultation.title)
-            try:
-                await bot.send_message(chat_id, text, protect_content=True)
-                sent += 1
-            except Forbidden:
-                failed += 1  # they blocked the bot or deleted the chat: their choice
-            except TelegramError as exc:
-                failed += 1
-                log.warning("results message not delivered", extra={"error": type(exc).__name__})
-    async with database.transaction() as session:
-        await privacy_ops.forget_results_opt_ins(session, consultation.id)
-    return sent, failed
+        with tqdm(desc="sending", unit="message", disable=None) as bar:
+            return await results.send_results(
+                database, keys, TelegramMessenger(lambda: bot), consultation, text_for, progress=bar.update
+            )

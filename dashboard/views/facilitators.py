@@ -16,8 +16,9 @@ from consultations.questionnaires import MAX_UPLOAD_BYTES, Questionnaire
 from consultations.refusal import NotFound, Refusal, Refusals
 from consultations.staff import Staff
 from dashboard.forms import Form, checked, form_of, int_param, text, texts, upload
-from dashboard.keys import CONFIG, FACILITATION, LANG, QUESTIONNAIRES, STAFF
+from dashboard.keys import CONFIG, DESK, FACILITATION, LANG, QUESTIONNAIRES, STAFF
 from dashboard.render import flash, flash_refusals, problems_by_field, redirect, render, url
+from summaries.desk import Actor
 
 if TYPE_CHECKING:
     from storage.models import Consultation, Invite
@@ -218,8 +219,12 @@ async def consultation_close(request: web.Request) -> web.StreamResponse:
     if not checked(form, "confirm"):
         await flash(request, N_("Tick the box to confirm that no more answers will be taken."), "error")
         raise redirect(request, "consultation", consultation_id=consultation_id)
-    await request.app[FACILITATION].close(request[STAFF], consultation_id)
+    staff: Staff = request[STAFF]
+    closed = await request.app[FACILITATION].close(staff, consultation_id)
+    final = await request.app[DESK].final_publication(closed, Actor(staff.id, staff.username))
     await flash(request, N_("The consultation is closed. Its invites no longer work."))
+    if final is not None:
+        await flash(request, N_("Its final publication (%(number)s) is made."), number=final.number or "")
     raise redirect(request, "consultation", consultation_id=consultation_id)
 
 

@@ -56,8 +56,19 @@ EXPECTED: dict[str, set[str]] = {
     "invite_card": FACILITATOR,
     "reviewer_grant": FACILITATOR,
     "reviewer_remove": FACILITATOR,
+    "progress": FACILITATOR,
+    "answers": FACILITATOR,
+    "answer_decide": FACILITATOR,
+    "theme_save": FACILITATOR,
+    "keywords": FACILITATOR,
+    "publications": FACILITATOR,
+    "publish": FACILITATOR,
+    "publication_download": FACILITATOR,
+    "results_send": FACILITATOR,
     "reviews": REVIEWER,
     "review": REVIEWER,
+    "review_publication": REVIEWER,
+    "review_download": REVIEWER,
 }
 VISITORS = {"anonymous": None, "reviewer": "reviewer-a", "admin": "root", "facilitator": "facilitator-a"}
 """In this order: the facilitator, who removes the reviewer's grant and closes the consultation, comes last."""
@@ -85,6 +96,9 @@ def concrete(template: str, place: Place) -> str:
         "flow_id": "roadmap_feedback",
         "version": 1,
         "filename": "dashboard.css",
+        "answer_id": 1,
+        "number": 1,
+        "fmt": "csv",
     }
     return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
 

@@ -12,7 +12,9 @@ from tests.dashboard.test_access import concrete, dashboard_routes
 async def test_facilitator_of_a_gets_nothing_of_b(dash: Dash) -> None:
     places = await populate(dash)
     b = places["B"]
-    routes = [(n, m, t) for n, m, t in dashboard_routes(dash) if "{consultation_id}" in t and n not in ("review",)]
+    routes = [
+        (n, m, t) for n, m, t in dashboard_routes(dash) if "{consultation_id}" in t and not n.startswith("review")
+    ]
     assert len(routes) >= 12
     await dash.sign_in("facilitator-a")
     for name, method, template in routes:

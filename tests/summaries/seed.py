@@ -66,7 +66,8 @@ async def seed(
         if cid is None:
             raise LookupError(code)
         for index in range(start, start + people):
-            participant = await repo.get_or_create_participant(session, f"{code}{index:058d}", "en")
+            pseudonym = f"{code}{index:0{min(58, 64 - len(code))}d}"  # at most 64 characters, as stored
+            participant = await repo.get_or_create_participant(session, pseudonym, "en")
             if participant.id is None:
                 raise LookupError(index)
             row = await repo.save_session(
