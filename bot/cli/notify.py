@@ -9,7 +9,6 @@ import logging
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
-from tqdm import tqdm
 
 from bot.cli.common import Commands
 from config.errors import ConfigError
@@ -77,6 +76,8 @@ async def send_results(
         return len(chats), 0
     sent = failed = 0
     async with bot:
+        from tqdm import tqdm  # only this command shows progress
+
         for chat_id, language in tqdm(chats, desc="sending", unit="message", disable=len(chats) < 20):
             lang = language if language in consultation.language_list else consultation.default_language
             text = message if message is not None else results_notification(lang, consultation.title)
