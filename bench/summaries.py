@@ -34,6 +34,7 @@ from storage import summaries as sql
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.models import Answer, ConversationSession, Participant
+from summaries import audit as _auditor  # noqa: F401 - imported before timing: a process imports it once
 from summaries.build import live_summary
 from summaries.questionnaire import FlowLike
 
