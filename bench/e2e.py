@@ -13,6 +13,8 @@ a multiple choice, one typed answer (12 actions each). Loads, each round on fres
   from an update to the bot's reply (the next question, or the edited keyboard), p50 and p99; replies/s;
 - the bot process's peak RSS (VmHWM).
 Each figure is min/median/max of the rounds. The ratios Voices/floor and Voices/peer hold on any machine.
+--voices-overall-rate R runs Voices with python-telegram-bot's overall rate limit at R requests/s (0: none)
+instead of the product's 30/s, to show what that limit costs (printed only, never written to the README).
 Prints the table and rewrites it in bench/README.md; --profile also writes bench/profiles/voices-e2e.txt
 (cProfile of `python -m bot run` under the closed loop).
 """
@@ -53,6 +55,7 @@ CODE = "BENCH"
 BOTS = ("floor", "peer", "voices")
 REPLIES = {"sendMessage": "send", "editMessageText": "edit"}
 TICK = os.sysconf("SC_CLK_TCK")
+VOICES_OVERALL_RATE: list[float] = []  # --voices-overall-rate: run Voices through bench/e2e_voices.py
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,8 @@ async def bot_process(
         environment = voices_environment(base_url, data)
         await prepare_voices(environment, data)
         command = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "bot", "run"]
+        if VOICES_OVERALL_RATE:
+            command = [sys.executable, "-m", "bench.e2e_voices", f"{VOICES_OVERALL_RATE[0]:g}"]
     else:
         environment = {**os.environ, "PYTHONPATH": str(ROOT)}
         (data / "questions.json").write_text(json.dumps(questions()), encoding="utf-8")
@@ -502,7 +507,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round, 3 users, 1 s at 5 and 10/s")
     parser.add_argument("--profile", action="store_true", help="also profile Voices (bench/profiles/voices-e2e.txt)")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md as it is")
+    parser.add_argument(
+        "--voices-overall-rate",
+        type=float,
+        help="experiment: Voices with PTB's AIORateLimiter at this overall rate (0: none); implies --no-readme",
+    )
     args = parser.parse_args(argv)
+    if args.voices_overall_rate is not None:
+        VOICES_OVERALL_RATE.append(args.voices_overall_rate)
+        args.no_readme = True
     if args.quick:
         args.rounds, args.users, args.seconds, args.rates = 1, 3, 1.0, "5,10"
     results = asyncio.run(run(args))
