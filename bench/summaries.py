@@ -146,6 +146,10 @@ async def measure(url: str, answers: int) -> tuple[float, float, float, float]:
     await upgrade(database)
     try:
         await fill(database, answers)
+        if database.dialect == "postgresql":  # the statistics autovacuum keeps on a live database
+            async with database.engine.connect() as connection:
+                await connection.exec_driver_sql("ANALYZE")
+                await connection.commit()
         async with database.reader() as session:
             consultation = await repo.consultation_by_code(session, "BENCH")
             assert consultation is not None and consultation.id is not None
