@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
 from babel import Locale
 from pydantic import ValidationError
@@ -25,10 +26,17 @@ PATHFINDER_COUNTRIES = ("AR", "BR", "CD", "FJ", "KE", "MR", "NG", "PE", "UG")
 """Pathfinder countries our sources name (MISSION.md and the Alliance 8.7 pages it draws on), listed first in the
 country choice; the Alliance's own page has the current list, and any ISO 3166 code is accepted."""
 _NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "ZZ", "XA", "XB"}
-COUNTRIES = (
-    frozenset(str(code) for code in Locale("en").territories if str(code).isalpha() and len(str(code)) == 2)
-    - _NOT_COUNTRIES
-)
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """The codes offered (babel's English locale data, read when first needed: not at a worker's start)."""
+    return (
+        frozenset(str(code) for code in Locale("en").territories if str(code).isalpha() and len(str(code)) == 2)
+        - _NOT_COUNTRIES
+    )
+
+
 KINDS = ("roadmap", "progress_report")
 MIN_K = 5
 DEFAULT_K = 10
@@ -43,7 +51,7 @@ def countries(language: str) -> list[tuple[str, str, bool]]:
         names = Locale.parse(language).territories
     except (ValueError, TypeError):
         names = Locale("en").territories
-    rows = [(code, str(names.get(code, code)), code in PATHFINDER_COUNTRIES) for code in COUNTRIES]
+    rows = [(code, str(names.get(code, code)), code in PATHFINDER_COUNTRIES) for code in country_codes()]
     return sorted(rows, key=lambda row: (not row[2], row[1].casefold()))
 
 
@@ -180,7 +188,7 @@ class Facilitation:
         if questionnaire is None:
             problems.append(Refusal(N_("Choose a questionnaire."), field="questionnaire"))
         country = form.country.strip().upper()
-        if country not in COUNTRIES:
+        if country not in country_codes():
             problems.append(Refusal(N_("Choose a country."), field="country"))
         if form.kind not in KINDS:
             problems.append(Refusal(N_("Choose what the consultation is about."), field="kind"))
@@ -235,7 +243,9 @@ class Facilitation:
         contact = " ".join(form.contact.split()) or None
         if contact is not None and len(contact) > 300:
             problems.append(Refusal(N_("The contact has at most 300 characters."), field="contact"))
-        help_json, help_problems = _help(form.help, country if country in COUNTRIES else None, default_language or "en")
+        help_json, help_problems = _help(
+            form.help, country if country in country_codes() else None, default_language or "en"
+        )
         problems += help_problems
         if problems or questionnaire is None or min_cell is None or retention is None:
             raise Refusals(problems)

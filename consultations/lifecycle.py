@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from babel import Locale
 
@@ -17,8 +18,12 @@ from storage import repository as repo
 from storage.database import Database
 from storage.models import Consultation
 
-COUNTRIES = frozenset(str(code) for code in Locale("en").territories if str(code).isalpha() and len(str(code)) == 2)
-"""ISO 3166 alpha-2 country codes (from CLDR, via babel)."""
+
+@cache
+def country_codes() -> frozenset[str]:
+    """ISO 3166 alpha-2 country codes (from CLDR, via babel's English locale data), read when first needed:
+    about 6 MB that a worker answering participants never needs."""
+    return frozenset(str(code) for code in Locale("en").territories if str(code).isalpha() and len(str(code)) == 2)
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def plan(
     """Check a new consultation on the latest version of a flow, in some (default: all) of its languages,
     before anything is stored."""
     flow = library.latest(flow_id)
-    if country.strip().upper() not in COUNTRIES:
+    if country.strip().upper() not in country_codes():
         raise ConsultationError(f"{country!r} is not an ISO 3166 alpha-2 country code (e.g. KE, PE, NG)")
     chosen = [x.strip() for x in languages if x.strip()] if languages is not None else list(flow.languages)
     unknown = [x for x in chosen if x not in flow.languages]

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from tqdm import tqdm
 
 from config.errors import StorageError
 from storage.database import Database
@@ -101,6 +100,8 @@ async def rotate(
     total = sum(u.total for kid, u in usage.items() if kid != keyring.active_id)
     done = {"answers": 0, "opt_ins": 0}
     batches = 0
+    from tqdm import tqdm  # only the rotation command shows progress
+
     with tqdm(total=total, unit="value", desc="re-encrypting", disable=not progress) as bar:
         for kind, step in (("answers", _rotate_answers), ("opt_ins", _rotate_opt_ins)):
             while True:

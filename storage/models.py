@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -60,7 +60,11 @@ class ConversationSession(SQLModel, table=True):
     """Where one participant is in one consultation; the conversation state lives here, not in memory."""
 
     __tablename__ = "session"
-    __table_args__ = (UniqueConstraint("participant_id", "consultation_id", name="uq_session_participant"),)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "consultation_id", name="uq_session_participant"),
+        # Summaries find a consultation's respondents and their channels from the index alone (no session rows).
+        Index("ix_session_summary", "consultation_id", "invite_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
@@ -87,6 +91,14 @@ class Answer(SQLModel, table=True):
         Index("ix_answer_summary", "consultation_id", "question_id", "choice_codes", "skipped", "key_id", "session_id"),
         # ...and find each answerer's group from the index alone.
         Index("ix_answer_group", "session_id", "question_id", "choice_codes"),
+        # ...and the written answers (one in seven) without reading the other rows or any cipher text.
+        Index(
+            "ix_answer_written",
+            "consultation_id",
+            "question_id",
+            sqlite_where=text("text_cipher IS NOT NULL"),
+            postgresql_where=text("text_cipher IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -92,10 +92,15 @@ async def answer_counts(session: AsyncSession, consultation_id: int, group_quest
         test = "m.inv IS NULL" if channel is None else f"m.inv = :c{index}"
         sums.append(f"SUM(CASE WHEN {test} THEN 1 ELSE 0 END)")
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"  # SQLite: answers outside, in index order
-    # Only our own fragments are joined into the SQL (parameter names, the join keyword); every value is bound.
+    sqlite = dialect == "sqlite"
+    # SQLite: the respondents materialised once, then the answers outside, in index order. PostgreSQL: no
+    # materialisation, so that the planner sees the small side and hashes the respondents, not the answers (with
+    # MATERIALIZED it hashed 1M answers in 16 batches: 2.2 s instead of 0.8 s for 1M answers).
+    join = "CROSS JOIN" if sqlite else "JOIN"
+    materialised = "MATERIALIZED" if sqlite else "NOT MATERIALIZED"
+    # Only our own fragments are joined into the SQL (parameter names, keywords); every value is bound.
     parts = [
-        "WITH m AS MATERIALIZED (",
+        f"WITH m AS {materialised} (",
         "SELECT s.id AS sid, s.invite_id AS inv, g.choice_codes AS grp FROM session s",
         "LEFT JOIN answer g ON g.session_id = s.id AND g.question_id = :gq",
         "WHERE s.consultation_id = :cid)",

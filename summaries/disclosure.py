@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from config.errors import VoicesError
 from storage.repository import DEFAULT_MIN_CELL, MIN_CELL
-from summaries.audit import Finding, audit
 from summaries.tables import (
     ALL,
     ANSWERED,
@@ -24,6 +24,9 @@ from summaries.tables import (
     is_remainder,
     structure,
 )
+
+if TYPE_CHECKING:  # the auditor (scipy) is imported when suppression runs, not by every importer
+    from summaries.audit import Finding
 
 MIN_K = MIN_CELL
 DEFAULT_K = DEFAULT_MIN_CELL
@@ -59,6 +62,8 @@ def suppress(true: Tables, previous: Sequence[Tables] = ()) -> Tables:
             out.counts[key] = None
     _keep_medians(out)
     _row_rules(out, true, previous)
+    from summaries.audit import audit  # scipy: loaded only where a summary is computed
+
     for _ in range(MAX_ROUNDS):
         findings = audit([*previous, out], only=len(previous)).findings
         if not findings:

@@ -10,6 +10,9 @@ from typing import Any
 
 from summaries.tables import ALL, RESPONDENTS, CellKey, Dimension, Kind, Population, QuestionShape, Tables
 
+FORMATS = ("html", "pdf", "csv", "xlsx", "json", "md", "console")
+"""The formats `summaries.render` writes (here, so the command line lists them without importing renderers)."""
+
 PAYLOAD_VERSION = 1
 
 Texts = dict[str, str]

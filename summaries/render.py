@@ -14,10 +14,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from summaries.charts import bar_chart
+from summaries.model import FORMATS as FORMATS  # re-exported: the formats render() writes
 from summaries.report import CellView, Report, TableView
 
 SCHEMA = "voices87-summary/1"
-FORMATS = ("html", "pdf", "csv", "xlsx", "json", "md", "console")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COLUMNS = (
     "consultation",

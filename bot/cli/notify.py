@@ -7,7 +7,6 @@ import asyncio
 
 from telegram import Bot
 from telegram.ext import AIORateLimiter, ExtBot
-from tqdm import tqdm
 
 from bot.cli.common import Commands
 from bot.messenger import TelegramMessenger
@@ -74,6 +73,8 @@ async def send_results(
             database, keys, TelegramMessenger(lambda: bot), consultation, text_for, dry_run=True
         )
     async with bot:
+        from tqdm import tqdm  # only this command shows progress
+
         with tqdm(desc="sending", unit="message", disable=None) as bar:
             return await results.send_results(
                 database, keys, TelegramMessenger(lambda: bot), consultation, text_for, progress=bar.update

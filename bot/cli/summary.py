@@ -13,6 +13,7 @@ import asyncio
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import Commands, open_database
 from config.errors import ConfigError
@@ -22,13 +23,15 @@ from flows.loader import shipped_library
 from storage import repository as repo
 from storage.privacy import KeyRing
 from summaries import publications
-from summaries.audit import audit
 from summaries.build import live_summary
-from summaries.model import Summary
+from summaries.model import FORMATS, Summary
 from summaries.questionnaire import FlowLike
-from summaries.readers import PublishedFile, read_file
-from summaries.render import FORMATS, render
-from summaries.report import build_report
+
+if TYPE_CHECKING:
+    from summaries.readers import PublishedFile
+
+# The auditor, readers and renderers (scipy, jinja2) are imported by the commands that use them, so that
+# `python -m bot run` never loads them (tests/bot/test_import_set.py).
 
 
 def flow_source(flow_id: str, version: int) -> FlowLike:
@@ -127,6 +130,9 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
             f"consultation {args.target} has no text in {language}; "
             f"it offers {', '.join(summary.consultation.languages)}"
         )
+    from summaries.render import render
+    from summaries.report import build_report
+
     data = render(build_report(summary, language, compare=others), args.format)
     if args.output:
         args.output.write_bytes(data)
@@ -141,6 +147,9 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit(paths: list[str]) -> int:
     if not paths:
         raise ConfigError("usage: python -m bot summary audit FILE [FILE...]")
+    from summaries.audit import audit
+    from summaries.readers import read_file
+
     files = [read_file(Path(p)) for p in paths]
     by_consultation: dict[str, list[PublishedFile]] = defaultdict(list)
     for f in files:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from storage.database import Database
-from storage.migrate import downgrade, upgrade
+from storage.migrate import alembic_config, current_revision, downgrade, schema_head, upgrade
 
 TABLES = ("consultation", "participant", "session", "answer", "consent_record", "sent_message", "results_opt_in")
 SEED = [
@@ -53,3 +53,21 @@ async def test_upgrading_a_database_in_use_keeps_every_row(database: Database) -
         await connection.execute(text("DELETE FROM consultation"))
     after = await counts(database)
     assert after["session"] == after["answer"] == after["consent_record"] == 0 and after["participant"] == 1
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    """upgrade() skips alembic when the database is at the head it reads from the migration files: that head
+    must be alembic's own."""
+    from alembic.script import ScriptDirectory
+
+    assert [schema_head()] == ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+
+
+async def test_upgrade_at_the_head_changes_nothing_and_below_it_migrates(database: Database) -> None:
+    head = schema_head()
+    assert await current_revision(database) == head
+    assert await upgrade(database) == (head, head)
+    await downgrade(database, "-1")
+    previous = await current_revision(database)
+    assert previous not in (None, head)
+    assert await upgrade(database) == (previous, head)
