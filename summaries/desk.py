@@ -21,9 +21,8 @@ from storage.models import Consultation
 from storage.privacy import KeyRing
 from summaries import publications
 from summaries.build import publishable, true_summary
-from summaries.model import Summary
+from summaries.model import FORMATS, Summary
 from summaries.questionnaire import FlowSource
-from summaries.render import FORMATS, render
 from summaries.report import Report, build_report
 from summaries.tables import ALL, NOT_REACHED, RESPONDENTS
 from summaries.themes import only_removes, suggest_keywords, suggest_themes
@@ -266,6 +265,8 @@ class Desk:
             raise publications.PublicationRefused(f"no format {fmt}", publications.NO_PUBLICATION)
         summary = await self.publication(consultation, number)
         lang = _language(summary, language)
+        from summaries.render import render  # the renderers (weasyprint, openpyxl) only when a file is made
+
         data = await asyncio.to_thread(render, build_report(summary, lang), fmt)
         async with self.database.transaction() as session:
             action = "publication read" if read else "publication exported"
