@@ -69,6 +69,7 @@ async def open_runtime(settings: Settings, *, help_resources_path: Path | None =
         idle_hours=settings.session_idle_hours,
         help_resources=help_resources,
         results=results_text,
+        delivery_reports=True,  # the outbox sender reports deliveries: typed answers wait for their question
     )
     return Runtime(settings, database, service, library, help_resources)
 
