@@ -383,7 +383,12 @@ class Turn:
             await privacy_ops.erase_participant(self.s, self.key)
             self.participant = self.row = None
             replies = [*shown, *self.replies(events, consultation.code, state.language)]
-            return Outcome([*replies, texts.help_resources(self.service.help_resources, consultation, state.language)])
+            # ...and the way to wipe the chat, as on every other screen they saw
+            wipe = Option(t(state.language, "Exit and clear chat"), LeaveChat())
+            last = with_controls(
+                texts.help_resources(self.service.help_resources, consultation, state.language), (wipe,)
+            )
+            return Outcome([*replies, last])
         await self.persist(row, consultation, events, state)
         replies = [*shown, *self.replies(events, consultation.code, state.language)]
         if any(isinstance(e, FlowCompleted) for e in events) and replies:
