@@ -140,6 +140,8 @@ class OutboxSender:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._reported_pause: datetime | None = None
+        self.delivered = 0
+        """Rows this worker delivered (a count only)."""
 
     def kick(self) -> None:
         """Something was just committed to the outbox: look now."""
@@ -276,6 +278,7 @@ class OutboxSender:
             sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
         async with self.db.transaction() as session:
             await outbox.mark_sent(session, row.id, self.owner, sent, scrub=bool(row.payload.get("scrub")))
+        self.delivered += 1
 
     async def _delete(self, row: outbox.Claimed) -> None:
         """The safe exit: every id of the row and every id kept for the chat now (replies sent since it was

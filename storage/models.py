@@ -148,7 +148,13 @@ class OutboxMessage(SQLModel, table=True):
     `payload_cipher`, AES-GCM bound to the row (`outbox_context`), and wiped once the row is sent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"), Index("ix_outbox_chat", "chat_key", "state"))
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_chat", "chat_key", "state"),
+        # ids are never reused (SQLite reuses the highest rowid once deleted): a late worker's mark could
+        # otherwise land on a newer row
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_key: str = Field(max_length=64)
