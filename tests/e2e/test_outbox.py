@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -37,10 +38,10 @@ async def pending(h: Harness) -> list[OutboxMessage]:
         return list((await session.exec(select(OutboxMessage).where(OutboxMessage.state == "pending"))).all())
 
 
-async def wait_for(predicate: object, within: float = 20.0) -> None:
+async def wait_for(predicate: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if await predicate():  # type: ignore[operator]
+        if await predicate():
             return
         await asyncio.sleep(0.05)
     raise TimeoutError("condition not reached")
