@@ -95,6 +95,12 @@ class RateShare:
     def share(self, workers: int) -> None:
         self.rate = self.total / max(1, workers)
 
+    def pause_left(self) -> float:
+        """Seconds the global pause still lasts (0 when there is none)."""
+        if self.paused_until is None:
+            return 0.0
+        return max(0.0, (self.paused_until - now()).total_seconds())
+
     def pause(self, until: datetime) -> None:
         if self.paused_until is None or until > self.paused_until:
             self.paused_until = until
@@ -187,6 +193,10 @@ class OutboxSender:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            paused = self.rate.pause_left()
+            if paused:  # Telegram asked every worker to wait: claim nothing meanwhile (no lease runs out waiting)
+                await asyncio.sleep(min(paused, POLL_SECONDS))
+                continue
             self._wake.clear()
             claimed = 0
             try:
@@ -235,6 +245,10 @@ class OutboxSender:
     # ---- one row ----
 
     async def _deliver(self, row: outbox.Claimed) -> None:
+        paused = self.rate.pause_left()
+        if paused > 1:  # a 429 came after this row was claimed: give it back rather than hold its lease
+            await self._later(row, paused)
+            return
         try:
             if row.kind == outbox.DELETE:
                 await self._delete(row)
