@@ -234,11 +234,12 @@ async def retry_later(
 
 
 async def mark_failed(session: AsyncSession, row_id: int, owner: str) -> None:
-    """The row can never be delivered (Telegram refuses it): failed, its content wiped; the chat goes on."""
+    """The row cannot be delivered (Telegram refuses it, or too late): failed, and the chat goes on. Its
+    content (encrypted) stays until `purge_done`, so that Telegram delivering its update again resends it."""
     row = await session.get(OutboxMessage, row_id)
     if row is None or row.state != PENDING:
         return
-    row.state, row.payload_cipher, row.done_at = FAILED, None, now()
+    row.state, row.done_at = FAILED, now()
     row.attempts += 1
     row.lease_owner = row.lease_until = None
     session.add(row)
@@ -317,7 +318,8 @@ async def leave(session: AsyncSession, owner: str) -> None:
 
 
 async def purge_done(session: AsyncSession, at: datetime | None = None) -> int:
-    """Failed rows (their content already wiped) after 48 h; sent rows are deleted as they are sent."""
+    """Failed rows after 48 h (Telegram keeps an update 24 h: it cannot come back to resend them); sent rows are
+    deleted as they are sent."""
     at = at or now()
     result = await session.exec(
         delete(OutboxMessage).where(

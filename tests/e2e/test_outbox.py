@@ -186,10 +186,17 @@ async def test_a_duplicate_update_resends_what_is_still_unsent(harness: Harness)
         return len(h.emulator.calls("sendMessage")) >= 3
 
     await wait_for(tried)
-    async with h.database.transaction() as session:  # as if the sender had given up on them
-        await session.exec(
-            update(OutboxMessage).where(col(OutboxMessage.update_id) == update_id).values(state="failed")
-        )
+
+    async def backing_off() -> bool:  # as after many failures: the next try in an hour (none in flight now)
+        async with h.database.transaction() as session:
+            result = await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.update_id) == update_id, col(OutboxMessage.lease_until).is_(None))
+                .values(next_attempt_at=now() + timedelta(hours=1))
+            )
+        return result.rowcount == 2
+
+    await wait_for(backing_off)
     h.emulator.faults.clear()
     [original] = [m for m in h.emulator.history(user.id) if not m.from_bot and m.text == "/help"][-1:]
     h.emulator.inject_update(

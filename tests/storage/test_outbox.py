@@ -123,3 +123,23 @@ async def crashed(database: Database, model: Model, worker: str) -> None:
 def test_workers_never_send_a_row_twice_and_keep_each_chat_in_order(steps: list[tuple[str, str, int]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(scenario(steps, Path(folder) / "outbox.db"))
+
+
+async def test_a_duplicate_update_makes_its_unsent_rows_due_again(sqlite_database: Database) -> None:
+    database = sqlite_database
+    async with database.transaction() as session:
+        items = [outbox.Item(outbox.SEND, {"n": n}) for n in (1, 2)]
+        await outbox.enqueue(session, KEYS, "chat", 77, items)
+    async with database.transaction() as session:
+        [first] = await outbox.claim(session, KEYS, "w", 5)
+    async with database.transaction() as session:  # Telegram refused the first: failed, the chat goes on
+        await outbox.mark_failed(session, first.id, "w")
+    async with database.transaction() as session:
+        [second] = await outbox.claim(session, KEYS, "w", 5)
+        await outbox.retry_later(session, KEYS, second.id, "w", after=3600)  # backing off for an hour
+    async with database.transaction() as session:
+        assert await outbox.claim(session, KEYS, "w", 5) == []
+        assert await outbox.resend_unsent(session, 77) == 2  # the same update, delivered again
+    async with database.transaction() as session:
+        [again] = await outbox.claim(session, KEYS, "w", 5)
+    assert again.payload == {"n": 1}  # in order: the refused one first, its content kept for this
