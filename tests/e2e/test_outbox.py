@@ -15,7 +15,7 @@ from bot.telegram import BotApplication, outbox_sender
 from flows.loader import shipped_library
 from sandbox import SandboxMessage, SandboxUser
 from sandbox.faults import ServerError, TooManyRequests
-from storage.models import Answer, OutboxMessage, ProcessedUpdate, SentMessage
+from storage.models import Answer, ConversationSession, OutboxMessage, ProcessedUpdate, SentMessage
 from storage.repository import now
 from tests.e2e.conftest import CODE, Harness
 
@@ -253,3 +253,34 @@ async def test_under_18_is_offered_the_wipe(harness: Harness) -> None:
     assert "Exit and clear chat" in [str(b["text"]) for b in help_text.buttons]
     await h.press(user, help_text, "Exit and clear chat", expect=0)
     await h.emulator.wait_until(lambda: not h.emulator.chat(user.id), timeout=20, chat_id=user.id)
+
+
+async def converse(h: Harness, index: int) -> None:
+    """One person through the whole survivor flow: consent, an adult age band, then each question skipped by its
+    button, until the thanks."""
+    user = h.user(f"Scripted {index}")
+    h.emulator.user_sends_text(user, f"/start {CODE}")
+    [message] = await h.emulator.wait_for_bot_messages(user.id, 1, timeout=60)
+    for label in ("I agree", "25 to 34", *["Skip"] * 6):
+        h.emulator.user_presses_button(user, message.message_id, label)
+        [message] = await h.emulator.wait_for_bot_messages(user.id, 1, timeout=60)
+    assert message.text and message.text.startswith("Thank you."), message.text
+
+
+async def test_scripted_conversations_under_faults(harness: Harness) -> None:
+    """Twenty conversations at once on SQLite, with a slow and failing Bot API: every one completes, every
+    answer is recorded once, every person gets each message once."""
+    h = harness
+    h.emulator.faults.slow(["sendMessage", "editMessageText"], (0.0, 0.1))
+    h.emulator.faults.fail(["sendMessage", "editMessageText"], ServerError(500), probability=0.05)
+    h.emulator.faults.fail("sendMessage", TooManyRequests(retry_after=1), times=2)
+    people = 20
+    await asyncio.gather(*(converse(h, i) for i in range(people)))
+    await settle(h)
+    async with h.database.reader() as session:
+        sessions = (await session.exec(select(ConversationSession))).all()
+        answers = (await session.exec(select(Answer))).all()
+    assert len(sessions) == people and all(s.status == "completed" for s in sessions)
+    assert len(answers) == people * 8  # the consent, the age band and six questions each, once
+    for user in h.emulator.users():
+        assert len(h.emulator.bot_messages(user.id)) == 9  # consent, age, six questions, thanks

@@ -3,20 +3,24 @@ each person's replies in order, and the work is shared (issue 12)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlmodel import select
 
 from bot.telegram import BotApplication, build_application, outbox_sender
 from config.settings import SANDBOX_TOKEN, Secrets
 from consultations.service import ConversationService
 from sandbox import Emulator, create_sandbox_app
-from sandbox.faults import ServerError
+from sandbox.faults import ServerError, TooManyRequests
 from storage.database import Database
+from storage.models import Answer, ConversationSession
 from tests.conftest import _drop_postgres_database, open_database
 from tests.e2e.conftest import Harness
+from tests.e2e.test_outbox import converse
 
 pytestmark = pytest.mark.postgres
 WORKERS = 3
@@ -76,3 +80,24 @@ async def test_three_workers_send_every_reply_once_and_in_order(
         assert len(h.emulator.bot_messages(user.id)) == 8  # none sent twice
     counts = [outbox_sender(application).delivered for application in applications]
     assert sum(counts) == 48 and sum(1 for n in counts if n) >= 2, counts  # shared between workers
+
+
+async def test_scripted_conversations_on_three_workers_under_faults(
+    shared: tuple[Harness, list[BotApplication]],
+) -> None:
+    """Conversations at once, with a slow and failing Bot API: every one completes, every answer recorded once."""
+    h, applications = shared
+    h.emulator.faults.slow(["sendMessage", "editMessageText"], (0.0, 0.1))
+    h.emulator.faults.fail(["sendMessage", "editMessageText"], ServerError(500), probability=0.05)
+    h.emulator.faults.fail("sendMessage", TooManyRequests(retry_after=1), times=2)
+    people = 20
+    await asyncio.gather(*(converse(h, i) for i in range(people)))
+    await outbox_sender(applications[0]).drain(within=60)
+    async with h.database.reader() as session:
+        sessions = (await session.exec(select(ConversationSession))).all()
+        answers = (await session.exec(select(Answer))).all()
+    assert len(sessions) == people and all(s.status == "completed" for s in sessions)
+    assert len(answers) == people * 8  # the consent, the age band and six questions each, once
+    for user in h.emulator.users():
+        texts = [m.text or "" for m in h.emulator.bot_messages(user.id)]
+        assert len(texts) == 9, texts  # consent, age, six questions, thanks: nothing twice, nothing lost
