@@ -245,6 +245,14 @@ class OutboxSender:
     # ---- one row ----
 
     async def _deliver(self, row: outbox.Claimed) -> None:
+        try:
+            await self._attempt(row)
+        except Exception as exc:  # the database away while recording: the lease expires, the row comes back
+            log.error(
+                "outbox: could not record a delivery", extra={"event": "outbox.record", "error": type(exc).__name__}
+            )
+
+    async def _attempt(self, row: outbox.Claimed) -> None:
         paused = self.rate.pause_left()
         if paused > 1:  # a 429 came after this row was claimed: give it back rather than hold its lease
             await self._later(row, paused)
