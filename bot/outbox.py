@@ -145,6 +145,7 @@ class OutboxSender:
         self._inflight: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._reported_pause: datetime | None = None
         self.delivered = 0
         """Rows this worker delivered (a count only)."""
@@ -155,18 +156,23 @@ class OutboxSender:
 
     async def start(self) -> None:
         self._stopping = False
+        self._stopped = asyncio.Event()
         await self._heartbeat()
         self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._beat())]
 
     async def stop(self) -> None:
-        """Stop claiming; let the sends in flight finish (up to STOP_WAIT), then release what is left."""
+        """Stop claiming; let the loops end between transactions (never cancelled inside one) and the sends in
+        flight finish (up to STOP_WAIT each), then release what is left."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=STOP_WAIT)
+            for task in late:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._tasks = []
         if self._inflight:
             _, late = await asyncio.wait(set(self._inflight), timeout=STOP_WAIT)
@@ -226,7 +232,10 @@ class OutboxSender:
 
     async def _beat(self) -> None:
         while not self._stopping:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), HEARTBEAT_SECONDS)
+            if self._stopping:
+                return
             try:
                 await self._heartbeat()
             except Exception as exc:
