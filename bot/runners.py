@@ -20,14 +20,14 @@ from bot.intake import DEFERRED, Intake, Poller
 from bot.messenger import TelegramMessenger
 from bot.metrics import CONTENT_TYPE, UPDATES, exposition
 from bot.telegram import BotApplication, build_application
-from config.errors import ConfigError
+from config.errors import ConfigError, StorageError
 from config.help_resources import HelpResources, load_help_resources
 from config.i18n import check_catalogs
 from config.settings import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, Environment, Settings
 from consultations.lifecycle import ensure_consultation
 from consultations.service import ConversationService
 from flows.loader import FlowLibrary, shipped_library
-from storage import retention
+from storage import outbox, retention
 from storage.database import Database
 from storage.migrate import upgrade
 from summaries.results import results_text
@@ -76,6 +76,7 @@ async def open_runtime(settings: Settings, *, help_resources_path: Path | None =
         idle_hours=settings.session_idle_hours,
         help_resources=help_resources,
         results=results_text,
+        delivery_reports=True,  # the outbox sender reports deliveries: typed answers wait for their question
     )
     return Runtime(settings, database, service, library, help_resources)
 
@@ -101,8 +102,13 @@ def add_operations(app: web.Application, database: Database) -> None:
 
 
 async def outbox_backlog(database: Database) -> int | None:
-    """How many replies wait to be sent: the outbox's backlog for /healthz. None until the outbox lands."""
-    return None
+    """How many replies, edits and deletions wait to be sent (the outbox's backlog, for /healthz); None when
+    the database cannot say."""
+    try:
+        async with database.reader() as session:
+            return await outbox.backlog(session)
+    except StorageError:
+        return None
 
 
 async def _health(request: web.Request) -> web.Response:

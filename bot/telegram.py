@@ -7,11 +7,10 @@ import json
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -25,8 +24,9 @@ from telegram.ext import (
 
 from bot import callback_data
 from bot.intake import DEFERRED, FAILED, record_outcome
-from bot.keyboard import Keyboard, render, words
+from bot.keyboard import words
 from bot.metrics import CountingRequest
+from bot.outbox import OutboxSender
 from config.errors import DatabaseUnavailable
 from config.i18n import t
 from consultations.interactions import (
@@ -43,7 +43,6 @@ from consultations.interactions import (
     Other,
     Outcome,
     Press,
-    Reply,
     Said,
     Sender,
 )
@@ -53,9 +52,9 @@ from flows.events import Command
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = "voices_service"
+OUTBOX_KEY = "voices_outbox"
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 """Our Application: handlers take PTB's default context; its generic parameters add nothing here."""
-DELETE_BATCH = 100
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 COMMANDS = [
     ("start", "Begin or continue"),
@@ -116,20 +115,27 @@ def build_application(
     base_url: str,
     max_updates_in_flight: int = DEFAULT_MAX_UPDATES_IN_FLIGHT,
 ) -> BotApplication:
-    """The PTB Application, wired to the service. It has no Updater: bot.intake feeds it, from the webhook or its
-    own polling loop, at most `max_updates_in_flight` updates at once (PTB's update processor)."""
-    bot: ExtBot[int] = ExtBot(
+    """The PTB Application, wired to the service, with the outbox sender that delivers the service's replies
+    (started and stopped with the Application). It has no Updater: bot.intake feeds it, from the webhook or its
+    own polling loop, at most `max_updates_in_flight` updates at once (PTB's update processor). No PTB rate
+    limiter: the sender keeps to Telegram's limits for the bot as a whole."""
+    bot: ExtBot[None] = ExtBot(
         token,
         base_url=base_url,
         defaults=Defaults(protect_content=True),
-        rate_limiter=AIORateLimiter(max_retries=3),
         request=CountingRequest(connection_pool_size=32),
         get_updates_request=UpdatesRequest(connection_pool_size=2),
     )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-        Application.builder().bot(bot).post_init(_post_init).updater(None).concurrent_updates(max_updates_in_flight)
+        Application.builder()
+        .bot(bot)
+        .post_init(_post_init)
+        .application_class(VoicesApplication)
+        .updater(None)
+        .concurrent_updates(max_updates_in_flight)
     )
     application = builder.build()
+    application.bot_data[OUTBOX_KEY] = OutboxSender(service.db, service.keys, bot)
     application.bot_data[SERVICE_KEY] = service
     application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
     application.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
@@ -152,6 +158,23 @@ def build_application(
     return application
 
 
+class VoicesApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application, starting and stopping the outbox sender with itself."""
+
+    async def start(self) -> None:
+        await super().start()
+        await outbox_sender(self).start()
+
+    async def stop(self) -> None:
+        await outbox_sender(self).stop()
+        await super().stop()
+
+
+def outbox_sender(application: BotApplication) -> OutboxSender:
+    sender: OutboxSender = application.bot_data[OUTBOX_KEY]
+    return sender
+
+
 async def _post_init(application: BotApplication) -> None:
     await application.bot.set_my_commands(COMMANDS)
 
@@ -172,30 +195,17 @@ def _sender(update: Update) -> Sender | None:
 
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> Outcome | None:
+    """The core handles the input and writes its replies (and the safe exit's deletions) to the outbox in the
+    same transaction; once committed, the sender is kicked to deliver them now. A duplicate update resends
+    whatever of it is still unsent."""
     sender = _sender(update)
     if sender is None:
         return None
     outcome = await _service(context).handle(update.update_id, sender, incoming)
+    outbox_sender(context.application).kick()
     if outcome.duplicate:
-        log.info("duplicate update dropped", extra={"event": "update.duplicate"})
-        return outcome
-    if outcome.delete_ids:
-        await delete_chat(update, context, outcome.delete_ids)
-    sent = await send_replies(update, context, outcome.replies)
-    await _service(context).remember_sent(sender, sent)
+        log.info("duplicate update: its unsent replies are due again", extra={"event": "update.duplicate"})
     return outcome
-
-
-async def delete_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, message_ids: list[int]) -> None:
-    """The safe exit: delete the given messages of this private chat, 100 per call (Telegram's limit)."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    for start in range(0, len(message_ids), DELETE_BATCH):
-        try:
-            await context.bot.delete_messages(chat.id, message_ids[start : start + DELETE_BATCH])
-        except TelegramError as exc:
-            log.warning("safe exit: a batch could not be deleted", extra={"error": type(exc).__name__})
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -294,39 +304,6 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     outcome = await _run(update, context, Press(callback_data.decode(query.data or "")))
     note = words(outcome.note, outcome.language) if outcome is not None and outcome.note is not None else None
     await query.answer(note)
-
-
-async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> list[int]:
-    """Send (or edit in place) the replies; return the ids of the messages sent."""
-    chat = update.effective_chat
-    sent: list[int] = []
-    if chat is None:
-        return sent
-    pressed = update.callback_query.message if update.callback_query else None
-    for reply in replies:
-        shown = render(reply)
-        markup = _markup(shown.keyboard)
-        if reply.replace and pressed is not None:
-            try:
-                await context.bot.edit_message_text(
-                    shown.text, chat_id=chat.id, message_id=pressed.message_id, reply_markup=markup
-                )
-                continue
-            except BadRequest as exc:
-                if "not modified" in str(exc):
-                    continue
-                log.warning("could not edit a message; sending a new one", extra={"error": type(exc).__name__})
-        message = await context.bot.send_message(chat.id, shown.text, reply_markup=markup)
-        sent.append(message.message_id)
-    return sent
-
-
-def _markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
-    if not keyboard:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in keyboard]
-    )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -218,7 +218,9 @@ class Reply:
     """One message to show. Its words are `text`, or, when `notice` is set, the channel's own words for it (in
     `language`). `options` are the answers offered, in order; `controls` are groups of controls that belong
     together (pages, done and skip, the exit, the language...), in order. `replace`: update the message the
-    choice was made on instead of sending a new one. How options become buttons is the channel's business."""
+    choice was made on instead of sending a new one. How options become buttons is the channel's business.
+    `step`: the index of the flow step this message asks (None when it asks none), so that what the person
+    types is taken as the answer to the question last delivered to them, and to no other."""
 
     text: str = ""
     language: str = "en"
@@ -226,6 +228,7 @@ class Reply:
     options: tuple[Option, ...] = ()
     controls: tuple[tuple[Option, ...], ...] = ()
     replace: bool = False
+    step: int | None = None
 
     @property
     def choices(self) -> tuple[Option, ...]:
@@ -265,6 +268,18 @@ class Outcome:
         )
 
 
+def reply_data(reply: Reply) -> dict[str, Any]:
+    """One reply as plain JSON-ready data (kept in the outbox until it is sent); `reply_from_data` reads it back."""
+    data = asdict(reply)
+    for option, stored in zip(reply.choices, _stored_options(data), strict=True):
+        stored["action"] = {"kind": _kind(option.action), **asdict(option.action)}
+    return data
+
+
+def reply_from_data(data: dict[str, Any]) -> Reply:
+    return _reply(data)
+
+
 class OutcomeError(VoicesError):
     """A serialised outcome that cannot be read back (a bug, or a foreign value)."""
 
@@ -293,4 +308,5 @@ def _reply(data: dict[str, Any]) -> Reply:
         options=tuple(_option(o) for o in data["options"]),
         controls=tuple(tuple(_option(o) for o in group) for group in data["controls"]),
         replace=data["replace"],
+        step=data.get("step"),
     )

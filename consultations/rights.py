@@ -31,7 +31,8 @@ MESSAGE_LIMIT = 3900
 
 async def exit_ids(s: DbSession, participant_id: int | None, message_id: int | None) -> list[int]:
     """The message ids the safe exit deletes, newest first: every one kept for the participant, the one of this
-    input, and the range around them (ids in a private chat are sequential). The kept ids are then forgotten."""
+    input, and the range around them (ids in a private chat are sequential). The kept ids are forgotten only
+    once the channel deleted them (the outbox's deletion, retried until done)."""
     known = await privacy_ops.recent_message_ids(s, participant_id) if participant_id is not None else []
     if message_id is not None:
         known.append(message_id)
@@ -39,8 +40,6 @@ async def exit_ids(s: DbSession, participant_id: int | None, message_id: int | N
         return []
     high = max(known) + 3
     low = max(1, min(known) - EXIT_MARGIN, high - EXIT_MAX)
-    if participant_id is not None:
-        await privacy_ops.forget_message_ids(s, participant_id)
     return sorted({i for i in known if i >= low} | set(range(low, high + 1)), reverse=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 from config.errors import StorageError
@@ -43,6 +44,7 @@ from consultations.interactions import (
     Said,
     Sender,
     ShowPrivacy,
+    reply_data,
     well_formed,
     well_formed_sender,
 )
@@ -52,6 +54,7 @@ from flows.events import (
     AnswerRecorded,
     Choice,
     ChoiceInput,
+    Command,
     CommandInput,
     ConsentDeclined,
     ConsentGiven,
@@ -73,7 +76,7 @@ from flows.events import (
 from flows.loader import FlowLibrary
 from flows.session import SessionState, Status
 from flows.steps.base import EXIT
-from storage import conversations, invites, privacy_ops
+from storage import conversations, invites, outbox, privacy_ops
 from storage import repository as repo
 from storage.database import Database, DbSession
 from storage.models import Consultation, ConversationSession, Invite, Participant
@@ -99,6 +102,7 @@ class ConversationService:
         idle_hours: int = 72,
         help_resources: HelpResources | None = None,
         results: ResultsText | None = None,
+        delivery_reports: bool = False,
     ) -> None:
         self.db = database
         self.library = library
@@ -109,6 +113,9 @@ class ConversationService:
         self.idle_hours = idle_hours
         self.help_resources = help_resources or HelpResources()
         self.results = results
+        self.delivery_reports = delivery_reports
+        """True when a sender reports what was delivered (bot/outbox.py): a new session then has no question on
+        screen until its first one is delivered, and typed answers wait for it."""
 
     async def handle(self, update_id: int | None, sender: Sender, incoming: Incoming) -> Outcome:
         """One input in one transaction, under the participant's lock. `update_id` (the channel's id of the
@@ -117,8 +124,12 @@ class ConversationService:
         sender, incoming = well_formed_sender(sender), well_formed(incoming)  # text that always encodes
         async with self.db.transaction(lock_key=key) as session:
             if update_id is not None and not await repo.claim_update(session, update_id):
+                await outbox.resend_unsent(session, update_id)  # whatever of it is still unsent goes out again
                 return Outcome(duplicate=True)
-            return await Turn(self, session, key, sender).run(incoming)
+            turn = Turn(self, session, key, sender)
+            outcome = await turn.run(incoming)
+            await outbox.enqueue(session, self.keys, key, update_id, turn.deliveries(outcome, incoming))
+            return outcome
 
     async def remember_sent(self, sender: Sender, message_ids: list[int]) -> None:
         """Keep the ids of messages just sent to a participant (ids only, at most 48 h) for the safe exit."""
@@ -186,6 +197,26 @@ class Turn:
             )
         outcome.language = self.language
         return outcome
+
+    def deliveries(self, outcome: Outcome, incoming: Incoming) -> list[outbox.Item]:
+        """What the outcome asks the channel to do, in order, as outbox items written in this transaction: the
+        safe exit's deletions, then the replies (an edit of the message chosen on, where a reply replaces it).
+        The address is the sender's identity: in a private chat, where to write. Stored channel-neutral (the
+        channel renders a reply when it sends it)."""
+        chat = self.sender.identity
+        session_id = self.row.id if self.row is not None else None
+        items: list[outbox.Item] = []
+        if outcome.delete_ids:
+            payload = {"chat": chat, "ids": outcome.delete_ids, "language": self.language}
+            items.append(outbox.Item(outbox.DELETE, payload))
+        pressed = self.sender.message_id if isinstance(incoming, Press) else None
+        for reply in outcome.replies:
+            payload = {"chat": chat, "reply": reply_data(reply)}
+            kind = outbox.SEND
+            if reply.replace and pressed is not None:
+                kind, payload["message_id"] = outbox.EDIT, pressed
+            items.append(outbox.Item(kind, payload, session_id, reply.step))
+        return items
 
     async def dispatch(self, incoming: Incoming) -> Outcome:
         if isinstance(incoming, Begin):
@@ -322,6 +353,7 @@ class Turn:
             status=state.status,
             language=state.language,
             context=state.to_json(),
+            shown_step=outbox.NOT_SHOWN if self.service.delivery_reports else None,
         )
         await self.persist(self.row, consultation, events)
         return Outcome([*shown, *self.replies(events, consultation.code, state.language)])
@@ -336,6 +368,9 @@ class Turn:
             return Outcome([texts.consultation_closed(row.language)])
         engine = self.engine(consultation, row)
         state = SessionState.from_row(row.state, row.language, row.status, row.context)
+        if not self.on_screen(engine, state, given):
+            # typed for a question the person has not been shown yet: the current question again, nothing applied
+            return Outcome(self.replies([engine.prompt(state, terms(consultation))], consultation.code, state.language))
         before = copy.deepcopy(state)
         events = engine.handle(state, given, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
@@ -348,13 +383,27 @@ class Turn:
             await privacy_ops.erase_participant(self.s, self.key)
             self.participant = self.row = None
             replies = [*shown, *self.replies(events, consultation.code, state.language)]
-            return Outcome([*replies, texts.help_resources(self.service.help_resources, consultation, state.language)])
+            # ...and the way to wipe the chat, as on every other screen they saw
+            wipe = Option(t(state.language, "Exit and clear chat"), LeaveChat())
+            last = with_controls(
+                texts.help_resources(self.service.help_resources, consultation, state.language), (wipe,)
+            )
+            return Outcome([*replies, last])
         await self.persist(row, consultation, events, state)
         replies = [*shown, *self.replies(events, consultation.code, state.language)]
         if any(isinstance(e, FlowCompleted) for e in events) and replies:
             results = Option(t(state.language, "Tell me when the results are out"), ResultsOptIn(consultation.code))
             replies[-1] = with_controls(replies[-1], (results,))
         return Outcome(replies)
+
+    def on_screen(self, engine: Engine, state: SessionState, given: Input) -> bool:
+        """Whether a typed answer or /skip may apply to the current question: only when it is the question last
+        delivered to the person (known when the channel reports deliveries; `shown_step` None: not known)."""
+        shown = self.row.shown_step if self.row is not None else None
+        typed = isinstance(given, TextInput) or (isinstance(given, CommandInput) and given.command == Command.SKIP)
+        if shown is None or not typed or state.finished:
+            return True
+        return shown == engine.flow.steps.index(engine.step_of(state))
 
     def language_picker(self, scope: str) -> Outcome:
         """The languages of the consultation named (or being answered), else every language there is."""
@@ -414,7 +463,8 @@ class Turn:
 
     async def safe_exit(self) -> Outcome:
         """Delete every message of the chat the channel still may (Telegram: younger than 48 h), both sides; end
-        the session for now; forget the message ids. Nothing is sent afterwards: the chat is left empty."""
+        the session for now. The deletion goes through the outbox, retried until done; the message ids are
+        forgotten only once deleted. Nothing is sent afterwards: the chat is left empty."""
         participant_id = self.participant.id if self.participant is not None else None
         ids = await rights.exit_ids(self.s, participant_id, self.sender.message_id)
         if not ids:
@@ -544,6 +594,7 @@ def replies(events: list[Event], scope: str, language: str) -> list[Reply]:
                     options=tuple(option(c) for c in event.options),
                     controls=tuple(tuple(option(c) for c in group) for group in event.controls),
                     replace=event.replace,
+                    step=step,
                 )
             )
     return out
@@ -614,4 +665,4 @@ def is_exit(action: Action) -> bool:
 
 
 def with_controls(reply: Reply, *groups: tuple[Option, ...]) -> Reply:
-    return Reply(reply.text, reply.language, reply.notice, reply.options, (*reply.controls, *groups), reply.replace)
+    return replace(reply, controls=(*reply.controls, *groups))

@@ -102,6 +102,7 @@ async def start_session(
     status: str,
     language: str,
     context: str,
+    shown_step: int | None = None,
 ) -> ConversationSession:
     """The participant's session in a consultation, pinned to the consultation's current flow version, from the
     invite (channel) they came through. Created when they consent, never before."""
@@ -118,6 +119,7 @@ async def start_session(
         status=status,
         language=language,
         context=context,
+        shown_step=shown_step,
         started_at=started,
         updated_at=started,
     )

@@ -77,6 +77,9 @@ class ConversationSession(SQLModel, table=True):
     context: str = Field(default="{}")  # engine bookkeeping: step history, pending selections, choice codes
     invite_id: int | None = Field(default=None, foreign_key="invite.id", index=True, ondelete="SET NULL")
     """The invite (channel) the person came through: counted per channel, never tied to anything else."""
+    shown_step: int | None = None
+    """The step index of the question last delivered to the person (set by the outbox sender when its message
+    was sent; -1: none of this session's questions yet). None: the channel reports no deliveries."""
     started_at: datetime
     updated_at: datetime
 
@@ -147,6 +150,52 @@ class SentMessage(SQLModel, table=True):
     message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     from_bot: bool
     sent_at: datetime = Field(index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One reply, edit or deletion for a participant's chat, written in the same transaction as the state change
+    it belongs to, delivered after commit by the outbox sender (bot/outbox.py), strictly in `id` order per chat.
+
+    `chat_key` is the participant's pseudonym (the ordering key); the chat id and the text are only in
+    `payload_cipher`, AES-GCM bound to the row (`outbox_context`), and wiped once the row is sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_chat", "chat_key", "state"),
+        # ids are never reused (SQLite reuses the highest rowid once deleted): a late worker's mark could
+        # otherwise land on a newer row
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_key: str = Field(max_length=64)
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    position: int = 0
+    """The row's place among the rows of its update (bound into the encryption's associated data)."""
+    kind: str = Field(max_length=12)  # send | edit | delete
+    payload_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    key_id: str = Field(max_length=16)
+    session_id: int | None = Field(default=None, foreign_key="session.id", index=True, ondelete="SET NULL")
+    step: int | None = None
+    """The step index of the question this message shows (None: not a question)."""
+    state: str = Field(default="pending", max_length=8)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    lease_owner: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = None
+    created_at: datetime
+    done_at: datetime | None = None
+
+
+class OutboxWorker(SQLModel, table=True):
+    """A running outbox sender's heartbeat: live workers share Telegram's global rate; a 429's pause is shared."""
+
+    __tablename__ = "outbox_worker"
+
+    owner: str = Field(max_length=40, primary_key=True)
+    seen_at: datetime
+    paused_until: datetime | None = None
 
 
 class ResultsOptIn(SQLModel, table=True):

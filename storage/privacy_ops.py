@@ -23,6 +23,7 @@ from storage.models import (
     ConsentRecord,
     Consultation,
     ConversationSession,
+    OutboxMessage,
     Participant,
     ResultsOptIn,
     SentMessage,
@@ -120,6 +121,10 @@ async def erase_participant(session: AsyncSession, pseudonym: str) -> ErasureRep
     messages = await session.exec(delete(SentMessage).where(col(SentMessage.participant_id) == pid))
     opt_ins = await session.exec(delete(ResultsOptIn).where(col(ResultsOptIn.participant_id) == pid))
     await session.exec(delete(Participant).where(col(Participant.id) == pid))
+    # what was already sent to them (content wiped, but the rows still say when); pending rows stay to be sent
+    await session.exec(
+        delete(OutboxMessage).where(col(OutboxMessage.chat_key) == pseudonym, col(OutboxMessage.state) != "pending")
+    )
     request_scrub(session)
     return ErasureReport(
         found=True,

@@ -14,9 +14,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+from storage import outbox, themes
 from storage import repository as repo
 from storage import summaries as summaries_sql
-from storage import themes
 from storage.database import Database, request_scrub
 from storage.models import (
     Answer,
@@ -136,13 +136,14 @@ async def _delete_orphan(session: AsyncSession, pseudonym: str, at: datetime) ->
 
 
 async def purge_expired_ids(database: Database, at: datetime | None = None) -> tuple[int, int]:
-    """The cheap, frequent part: message ids past 48 h and processed update ids past 2 days."""
+    """The cheap, frequent part: message ids past 48 h, processed update ids past 2 days, failed outbox rows."""
     at = at or repo.now()
     async with database.transaction() as session:
         messages = await session.exec(delete(SentMessage).where(col(SentMessage.sent_at) < at - SAFE_EXIT_WINDOW))
         updates = await session.exec(
             delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < at - PROCESSED_UPDATE_WINDOW)
         )
+        await outbox.purge_done(session, at)  # outbox rows that failed (sent ones go as they are sent)
     return int(messages.rowcount), int(updates.rowcount)
 
 

@@ -52,6 +52,7 @@ class Harness:
             max_text_length=2000,
             help_resources=self.help_resources,
             results=results_text,
+            delivery_reports=True,
         )
         self.application = build_application(
             service, token=SANDBOX_TOKEN, base_url=self.base_url, max_updates_in_flight=self.max_updates_in_flight

@@ -199,16 +199,20 @@ async def test_ten_thousand_characters_are_kept_up_to_the_limit(harness: Harness
 
 async def test_ten_thousand_characters_through_the_service(harness: Harness) -> None:
     """Telegram never delivers more than 4096 characters, but our code must not depend on that."""
+    from bot.telegram import outbox_sender
     from consultations.interactions import Answer, Begin, Press, Said, Sender
 
     assert harness.application is not None
     service = harness.application.bot_data["voices_service"]
-    person = Sender(identity=4242)
+    user = harness.user()
+    await harness.send(user, "/help", expect=2)  # a chat the replies can be delivered to
+    person = Sender(identity=user.id)
     consent = await service.handle(None, person, Begin(CODE))
     await service.handle(None, person, Press(consent.replies[0].options[0].action))  # "I agree", as shown
     await service.handle(None, person, Press(Answer(CODE, 1, "2")))  # an adult age band
     for index in range(2, 7):
         await service.handle(None, person, Press(Answer(CODE, index, "s")))
+    await outbox_sender(harness.application).drain()  # the text question delivered: typing applies to it
     outcome = await service.handle(None, person, Said("é" * 10_000))
     assert "first 2,000 characters" in outcome.replies[0].text
     assert outcome.replies[-1].text.startswith("Thank you.")

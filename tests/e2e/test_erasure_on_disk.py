@@ -3,6 +3,7 @@ hold no copy of the pseudonym or the written answer, and the files are private t
 
 from __future__ import annotations
 
+from bot.telegram import outbox_sender
 from storage.privacy import pseudonym
 from tests.e2e.conftest import CODE, Harness, sqlite_files
 
@@ -19,6 +20,8 @@ async def test_after_delete_no_copy_of_the_person_is_left_in_the_database_files(
     [question] = await h.send(user, "/delete")
     [done] = await h.press(user, question, "Yes, delete everything")
     assert done.text and done.text.startswith("Done.")
+    assert h.application is not None
+    await outbox_sender(h.application).drain()  # "Done." was sent: its outbox row is gone, and scrubbed
     hits = {p.name: p.read_bytes().count(key) for p in sqlite_files(h.database)}
     assert sum(hits.values()) == 0, hits
 

@@ -139,7 +139,7 @@ async def test_health_says_the_database_is_reachable(capped: tuple[Harness, str]
     _, base = capped
     async with ClientSession() as client, client.get(f"{base}/healthz") as response:
         assert response.status == 200
-        assert await response.json() == {"ok": True, "database": "reachable", "outbox_backlog": None}
+        assert await response.json() == {"ok": True, "database": "reachable", "outbox_backlog": 0}
 
 
 async def test_polling_handles_chats_side_by_side_within_the_cap_and_each_chat_in_order(

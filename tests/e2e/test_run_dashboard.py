@@ -128,7 +128,7 @@ async def test_the_webhook_server_serves_the_dashboard(tmp_path: Path, telegram:
             # one server: the webhook, the dashboard, /healthz and /metrics
             async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
                 assert response.status == 200
-                assert await response.json() == {"ok": True, "database": "reachable", "outbox_backlog": None}
+                assert await response.json() == {"ok": True, "database": "reachable", "outbox_backlog": 0}
             async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
                 assert response.status == 200
                 assert "voices_bot_api_calls_total" in await response.text()

@@ -10,6 +10,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from bot import logs
+from bot.telegram import outbox_sender
 from config.help_resources import HelpResources
 from storage.models import Answer, ConsentRecord, ConversationSession, Participant, ResultsOptIn, SentMessage
 from tests.e2e.conftest import CODE, EXIT_LABEL, Harness, labels, sqlite_files
@@ -33,6 +34,8 @@ async def test_exit_command_deletes_the_whole_chat_and_ends_the_session(harness:
     assert len(h.emulator.chat(user.id)) >= 8
     h.emulator.user_sends_text(user, "/exit")
     await h.emulator.wait_until(lambda: h.emulator.chat(user.id) == [], timeout=10)
+    assert h.application is not None
+    await outbox_sender(h.application).drain()  # the ids are forgotten once their deletion is recorded
     async with h.database.reader() as session:
         [row] = (await session.exec(select(ConversationSession))).all()
         kept = (await session.exec(select(SentMessage))).all()

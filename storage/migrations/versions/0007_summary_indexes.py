@@ -1,7 +1,7 @@
 """covering indexes for summaries: a consultation's sessions with their channel, and its written answers alone
 
-Revision ID: 0008_summary_indexes
-Revises: 0005_dashboard
+Revision ID: 0007_summary_indexes
+Revises: 0006_outbox
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0008_summary_indexes'
-down_revision: str | None = '0005_dashboard'
+revision: str = '0007_summary_indexes'
+down_revision: str | None = '0006_outbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

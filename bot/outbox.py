@@ -1,0 +1,359 @@
+"""The outbox sender: delivers what the core wrote to the outbox (storage/outbox.py), after commit, through the
+bot. It runs as a task next to the python-telegram-bot Application, started and stopped with it.
+
+- Per chat strictly in order, one message in flight (only a chat's oldest pending row can be claimed).
+- Several workers (webhook processes on one PostgreSQL) never send the same row twice at once: a row is leased
+  by one worker; a worker that dies leaves its lease to expire (`storage.outbox.LEASE`) and the row is taken up
+  again by whoever runs (a restarted worker included).
+- Telegram's global limit (~30 messages a second for the bot as a whole): each worker sends at 30/N a second,
+  N the workers whose heartbeat is fresh (`outbox_worker`). A 429's `retry_after` pauses this worker and,
+  through its heartbeat, every other one.
+- 5xx, timeouts and network errors: the row is retried with exponential backoff (with jitter). Telegram
+  refusing a message (400/403) fails that row and the chat goes on.
+- The handler kicks the sender after commit, so a reply goes out at once; otherwise it looks every
+  `POLL_SECONDS` for rows that became due (retries, rows of a worker that stopped).
+
+A reply is stored channel-neutral (the core's `Reply`) and rendered here (bot/keyboard.py) when it is sent:
+the core needs no hook from the adapter, and the stored row says nothing Telegram-specific.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from datetime import datetime, timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.keyboard import Keyboard, render
+from config.i18n import t
+from consultations.interactions import Reply, reply_data, reply_from_data
+from storage import outbox
+from storage.database import Database
+from storage.privacy import KeyRing
+from storage.repository import now
+
+log = logging.getLogger(__name__)
+
+GLOBAL_RATE = 30.0
+"""Messages a second for the bot as a whole (Telegram's broadcast limit), shared by the live workers."""
+CONCURRENCY = 16
+"""Rows one worker has in flight at most (each of a different chat)."""
+POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 2.0
+DELETE_BATCH = 100
+"""deleteMessages takes at most 100 ids."""
+BACKOFF_BASE, BACKOFF_MAX = 0.5, 30.0
+SAFE_EXIT_WINDOW = timedelta(hours=48)
+"""Telegram lets a bot delete a private chat's messages for 48 h: a deletion not done by then never will be."""
+GIVE_UP = timedelta(hours=48)
+"""A reply not delivered after this long is dropped (failed): the conversation has moved on."""
+STOP_WAIT = 10.0
+"""On stop, how long the sends in flight may take to finish (then their leases are released)."""
+
+
+def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in keyboard]
+    )
+
+
+def by_hand(language: str) -> str:
+    """The one line a person gets when the safe exit could not delete everything."""
+    return t(
+        language,
+        "Some messages could not be deleted. Please delete this chat yourself: press and hold it in your chat "
+        "list, then choose Delete.",
+    )
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` failed ones: doubling, capped, with jitter."""
+    return float(min(BACKOFF_MAX, BACKOFF_BASE * 2.0**attempts) * random.uniform(0.8, 1.2))
+
+
+class RateShare:
+    """A token bucket at this worker's share of the global rate, and the global pause after a 429."""
+
+    def __init__(self, rate: float = GLOBAL_RATE) -> None:
+        self.total = rate
+        self.rate = rate
+        self.tokens = 1.0
+        self.stamp = time.monotonic()
+        self.paused_until: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    def share(self, workers: int) -> None:
+        self.rate = self.total / max(1, workers)
+
+    def pause_left(self) -> float:
+        """Seconds the global pause still lasts (0 when there is none)."""
+        if self.paused_until is None:
+            return 0.0
+        return max(0.0, (self.paused_until - now()).total_seconds())
+
+    def pause(self, until: datetime) -> None:
+        if self.paused_until is None or until > self.paused_until:
+            self.paused_until = until
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                wait = (self.paused_until - now()).total_seconds() if self.paused_until is not None else 0.0
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                at = time.monotonic()
+                burst = max(1.0, self.rate / 6)
+                self.tokens = min(burst, self.tokens + (at - self.stamp) * self.rate)
+                self.stamp = at
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class OutboxSender:
+    """One worker of the outbox: claims due rows, sends them with `bot`, records the outcome."""
+
+    def __init__(
+        self,
+        database: Database,
+        keys: KeyRing,
+        bot: Bot,
+        *,
+        owner: str | None = None,
+        rate: float = GLOBAL_RATE,
+        concurrency: int = CONCURRENCY,
+    ) -> None:
+        self.db = database
+        self.keys = keys
+        self.bot = bot
+        self.owner = owner or f"{socket.gethostname()[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.rate = RateShare(rate)
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        self._reported_pause: datetime | None = None
+        self.delivered = 0
+        """Rows this worker delivered (a count only)."""
+
+    def kick(self) -> None:
+        """Something was just committed to the outbox: look now."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        await self._heartbeat()
+        self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._beat())]
+
+    async def stop(self) -> None:
+        """Stop claiming; let the loops end between transactions (never cancelled inside one) and the sends in
+        flight finish (up to STOP_WAIT each), then release what is left."""
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=STOP_WAIT)
+            for task in late:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._tasks = []
+        if self._inflight:
+            _, late = await asyncio.wait(set(self._inflight), timeout=STOP_WAIT)
+            for task in late:
+                task.cancel()
+        try:
+            async with self.db.transaction() as session:
+                await outbox.leave(session, self.owner)
+        except Exception as exc:  # the leases expire anyway
+            log.warning("outbox: could not release leases", extra={"error": type(exc).__name__})
+
+    async def drain(self, within: float = 30.0) -> None:
+        """Wait until nothing is pending (tests, and a clean stop of a one-off command)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            async with self.db.reader() as session:
+                if not await outbox.backlog(session):
+                    return
+            self.kick()
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the outbox did not drain")
+
+    # ---- the loops ----
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            paused = self.rate.pause_left()
+            if paused:  # Telegram asked every worker to wait: claim nothing meanwhile (no lease runs out waiting)
+                await asyncio.sleep(min(paused, POLL_SECONDS))
+                continue
+            self._wake.clear()
+            claimed = 0
+            try:
+                claimed = await self._claim()
+            except Exception as exc:  # the database away for a moment: try again shortly
+                log.warning("outbox: claiming failed", extra={"event": "outbox.claim", "error": type(exc).__name__})
+            if claimed and len(self._inflight) < self.concurrency:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    async def _claim(self) -> int:
+        free = self.concurrency - len(self._inflight)
+        if free <= 0:
+            return 0
+        async with self.db.transaction() as session:
+            rows = await outbox.claim(session, self.keys, self.owner, free)
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(rows)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # the chat's next row may be claimed now
+
+    async def _beat(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), HEARTBEAT_SECONDS)
+            if self._stopping:
+                return
+            try:
+                await self._heartbeat()
+            except Exception as exc:
+                log.warning("outbox: heartbeat failed", extra={"error": type(exc).__name__})
+
+    async def _heartbeat(self) -> None:
+        pause = self.rate.paused_until
+        report = pause if pause is not None and pause != self._reported_pause else None
+        async with self.db.transaction() as session:
+            workers, shared = await outbox.heartbeat(session, self.owner, report)
+        self._reported_pause = pause
+        self.rate.share(workers)
+        if shared is not None:
+            self.rate.pause(shared if shared.tzinfo else shared.replace(tzinfo=now().tzinfo))
+
+    # ---- one row ----
+
+    async def _deliver(self, row: outbox.Claimed) -> None:
+        try:
+            await self._attempt(row)
+        except Exception as exc:  # the database away while recording: the lease expires, the row comes back
+            log.error(
+                "outbox: could not record a delivery", extra={"event": "outbox.record", "error": type(exc).__name__}
+            )
+
+    async def _attempt(self, row: outbox.Claimed) -> None:
+        paused = self.rate.pause_left()
+        if paused > 1:  # a 429 came after this row was claimed: give it back rather than hold its lease
+            await self._later(row, paused)
+            return
+        try:
+            if row.kind == outbox.DELETE:
+                await self._delete(row)
+            else:
+                await self._send(row)
+        except RetryAfter as exc:
+            seconds = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
+            self.rate.pause(now() + timedelta(seconds=seconds))
+            log.warning("outbox: flood control", extra={"event": "outbox.429", "retry_after": seconds})
+            await self._later(row, seconds)
+        except (BadRequest, Forbidden) as exc:
+            log.warning(
+                "outbox: Telegram refused a message", extra={"event": "outbox.refused", "error": type(exc).__name__}
+            )
+            await self._refused(row)
+        except Exception as exc:  # 5xx, timeouts, network: again later
+            log.warning(
+                "outbox: sending failed, will retry", extra={"event": "outbox.retry", "error": type(exc).__name__}
+            )
+            await self._later(row, backoff(row.attempts))
+
+    async def _send(self, row: outbox.Claimed) -> None:
+        chat = int(row.payload["chat"])
+        reply = reply_from_data(row.payload["reply"])
+        shown = render(reply)
+        keyboard = markup(shown.keyboard)
+        sent: list[int] = []
+        if row.kind == outbox.EDIT:
+            await self.rate.acquire()
+            try:
+                await self.bot.edit_message_text(
+                    shown.text, chat_id=chat, message_id=int(row.payload["message_id"]), reply_markup=keyboard
+                )
+            except BadRequest as exc:
+                if "not modified" not in str(exc):
+                    log.warning("could not edit a message; sending a new one", extra={"error": type(exc).__name__})
+                    await self.rate.acquire()
+                    sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
+        else:
+            await self.rate.acquire()
+            sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
+        async with self.db.transaction() as session:
+            await outbox.mark_sent(session, row.id, self.owner, sent, scrub=bool(row.payload.get("scrub")))
+        self.delivered += 1
+
+    async def _delete(self, row: outbox.Claimed) -> None:
+        """The safe exit: every id of the row and every id kept for the chat now (replies sent since it was
+        written), newest first, 100 a call; each batch deleted is forgotten at once, what is left retried."""
+        chat = int(row.payload["chat"])
+        async with self.db.reader() as session:
+            kept = await outbox.kept_message_ids(session, row.chat_key)
+        ids = sorted({*(int(i) for i in row.payload["ids"]), *kept}, reverse=True)
+        while ids:
+            batch = ids[:DELETE_BATCH]
+            await self.rate.acquire()
+            try:
+                await self.bot.delete_messages(chat, batch)
+            except (BadRequest, Forbidden, RetryAfter):
+                raise
+            except TelegramError:
+                await self._later(row, backoff(row.attempts), {**row.payload, "ids": ids})
+                return
+            ids = ids[DELETE_BATCH:]
+            async with self.db.transaction() as session:
+                await outbox.forget_deleted(session, row.chat_key, batch)
+        async with self.db.transaction() as session:
+            await outbox.mark_sent(session, row.id, self.owner, scrub=bool(row.payload.get("scrub")))
+
+    async def _later(self, row: outbox.Claimed, seconds: float, payload: dict[str, object] | None = None) -> None:
+        """Not delivered now: due again later, unless it is too late (then it fails, see `_refused`)."""
+        if now() - row.created_at >= (SAFE_EXIT_WINDOW if row.kind == outbox.DELETE else GIVE_UP):
+            await self._refused(row)
+            return
+        async with self.db.transaction() as session:
+            await outbox.retry_later(session, self.keys, row.id, self.owner, after=seconds, payload=payload)
+            await outbox.not_shown(session, row.id)
+            if self.rate.paused_until is not None and self.rate.paused_until > now():
+                await outbox.heartbeat(session, self.owner, self.rate.paused_until)
+
+    async def _refused(self, row: outbox.Claimed) -> None:
+        """The row can never be delivered. A deletion that cannot finish: the person is told, in one line, to
+        delete the chat by hand (the message ids are kept until they are too old to matter)."""
+        async with self.db.transaction() as session:
+            await outbox.mark_failed(session, row.id, self.owner)
+            await outbox.not_shown(session, row.id)
+            if row.kind == outbox.DELETE:
+                language = str(row.payload.get("language") or "en")
+                note = Reply(by_hand(language), language)
+                item = outbox.Item(outbox.SEND, {"chat": row.payload["chat"], "reply": reply_data(note)})
+                await outbox.enqueue(session, self.keys, row.chat_key, None, [item])
+        self.kick()
