@@ -21,22 +21,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.keyboard import Keyboard, render
+from config.errors import DatabaseUnavailable
 from config.i18n import t
 from consultations.interactions import Reply, reply_data, reply_from_data
 from storage import outbox
-from storage.database import Database
+from storage.database import Database, DbSession
 from storage.privacy import KeyRing
 from storage.repository import now
 
@@ -57,6 +60,8 @@ GIVE_UP = timedelta(hours=48)
 """A reply not delivered after this long is dropped (failed): the conversation has moved on."""
 STOP_WAIT = 10.0
 """On stop, how long the sends in flight may take to finish (then their leases are released)."""
+RECORD_RETRY_MAX = 2.0
+"""The longest pause between two tries to record a delivery while the database is away (seconds)."""
 
 
 def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
@@ -307,9 +312,26 @@ class OutboxSender:
         else:
             await self.rate.acquire()
             sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
-        async with self.db.transaction() as session:
-            await outbox.mark_sent(session, row.id, self.owner, sent, scrub=bool(row.payload.get("scrub")))
+        scrub = bool(row.payload.get("scrub"))
+        await self._record(lambda session: outbox.mark_sent(session, row.id, self.owner, sent, scrub=scrub))
         self.delivered += 1
+
+    async def _record(self, work: Callable[[DbSession], Awaitable[object]]) -> None:
+        """Record what Telegram did. It happened: were the database away now, letting the lease run out would
+        send the message again (a person would see a question twice, and a newer reply wait 30 s behind it), so
+        the record is tried again until the database is back (or the worker stops: then the lease decides)."""
+        delay = 0.1
+        while True:
+            try:
+                async with self.db.transaction() as session:
+                    await work(session)
+                return
+            except DatabaseUnavailable:
+                if self._stopping:
+                    raise
+                log.warning("outbox: database away; recording a delivery again shortly", extra={"event": "outbox.away"})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX)
 
     async def _delete(self, row: outbox.Claimed) -> None:
         """The safe exit: every id of the row and every id kept for the chat now (replies sent since it was
@@ -329,10 +351,9 @@ class OutboxSender:
                 await self._later(row, backoff(row.attempts), {**row.payload, "ids": ids})
                 return
             ids = ids[DELETE_BATCH:]
-            async with self.db.transaction() as session:
-                await outbox.forget_deleted(session, row.chat_key, batch)
-        async with self.db.transaction() as session:
-            await outbox.mark_sent(session, row.id, self.owner, scrub=bool(row.payload.get("scrub")))
+            await self._record(functools.partial(outbox.forget_deleted, chat_key=row.chat_key, message_ids=batch))
+        scrub = bool(row.payload.get("scrub"))
+        await self._record(lambda session: outbox.mark_sent(session, row.id, self.owner, scrub=scrub))
 
     async def _later(self, row: outbox.Claimed, seconds: float, payload: dict[str, object] | None = None) -> None:
         """Not delivered now: due again later, unless it is too late (then it fails, see `_refused`)."""

@@ -20,6 +20,7 @@ from config.settings import SANDBOX_TOKEN, Secrets
 from consultations.service import ConversationService
 from flows.loader import shipped_library
 from sandbox import Emulator, SandboxUser, create_sandbox_app
+from storage import outbox
 from storage.database import Database
 from storage.models import Answer
 from tests.e2e.conftest import CODE, Harness, open_harness
@@ -48,7 +49,19 @@ async def at_group_question(h: Harness) -> SandboxUser:
     assert group.text and group.text.startswith("Which group")
     # the bot is done with that update (it was acknowledged, or answered 200 to the webhook)
     await h.emulator.wait_until(lambda: h.emulator.pending_update_count == 0, description="all updates handled")
+    # and its replies were delivered and recorded: the outage below starts after that (a delivery whose record
+    # the outage interrupts is recorded when the database is back, or sent again after its lease: README)
+    await outbox_empty(h.database)
     return user
+
+
+async def outbox_empty(database: Database, within: float = 10.0) -> None:
+    async with asyncio.timeout(within):
+        while True:
+            async with database.reader() as session:
+                if not await outbox.backlog(session):
+                    return
+            await asyncio.sleep(0.05)
 
 
 async def answers(database: Database) -> list[tuple[str, str | None]]:
@@ -110,10 +123,15 @@ async def test_other_updates_wait_in_order_behind_the_outage(outage: tuple[Harne
     await switch.on()
     awareness, following = await h.emulator.wait_for_bot_messages(user.id, 2)
     assert awareness.text and awareness.text.startswith("Have you heard")
-    assert following.text and not following.text.startswith("Have you heard")
     assert not any(APOLOGY in text for text in texts(h, user))
     recorded = dict(await answers(h.database))
     assert recorded["group"] == "family_member"
+    # The /skip applies to the question on screen: the awareness question if it was delivered by then (it is
+    # skipped), else the group question it was typed under (the awareness question comes again, nothing skipped).
+    if following.text and following.text.startswith("Have you heard"):
+        assert "awareness" not in recorded
+    else:
+        assert "awareness" in recorded and recorded["awareness"] is None
 
 
 @pytest.fixture
