@@ -146,8 +146,14 @@ async def test_results_opt_in_is_encrypted_and_can_be_withdrawn(database: Databa
     async with database.transaction() as session:
         await ops.opt_in_results(session, pid, consultation_id, CHAT_ID, RING)
         await ops.opt_in_results(session, other.participant_id, consultation_id, CHAT_ID + 1, RING)
-        assert await ops.forget_results_opt_ins(session, consultation_id) == 2
-        assert await ops.opted_in_chats(session, consultation_id, RING) == []
+        opt_ins = await ops.results_opt_ins(session, consultation_id, RING)
+        assert [(o.pseudonym, o.chat_id, o.language) for o in opt_ins] == [
+            ("p" * 64, CHAT_ID, "en"),
+            ("c" * 64, CHAT_ID + 1, "en"),
+        ]
+        assert await ops.forget_opt_ins(session, [opt_ins[0].id]) == 1  # only those taken; the others stay
+        assert await ops.opted_in_chats(session, consultation_id, RING) == [CHAT_ID + 1]
+        assert await ops.forget_opt_ins(session, []) == 0
 
 
 async def test_migration_0002_downgrades_and_upgrades_again(database: Database) -> None:
