@@ -48,7 +48,7 @@ async def queue_results(
             language = opt_in.language
             lang = language if language in consultation.language_list else consultation.default_language
             reply = Reply(text_for(lang), lang)
-            item = outbox.Item(outbox.SEND, {"chat": opt_in.chat_id, "reply": reply_data(reply)})
+            item = outbox.Item(outbox.RESULTS, {"chat": opt_in.chat_id, "reply": reply_data(reply)})
             await outbox.enqueue(session, keys, opt_in.pseudonym, None, [item])
         await privacy_ops.forget_opt_ins(session, [opt_in.id for opt_in in opt_ins])
     return len(opt_ins)

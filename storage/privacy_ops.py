@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -28,6 +28,7 @@ from storage.models import (
     ResultsOptIn,
     SentMessage,
 )
+from storage.outbox import PENDING, RESULTS
 from storage.privacy import KeyRing, answer_context, opt_in_context
 from storage.repository import now, participant_by_pseudonym, today
 
@@ -121,9 +122,14 @@ async def erase_participant(session: AsyncSession, pseudonym: str) -> ErasureRep
     messages = await session.exec(delete(SentMessage).where(col(SentMessage.participant_id) == pid))
     opt_ins = await session.exec(delete(ResultsOptIn).where(col(ResultsOptIn.participant_id) == pid))
     await session.exec(delete(Participant).where(col(Participant.id) == pid))
-    # what was already sent to them (content wiped, but the rows still say when); pending rows stay to be sent
+    # what was already sent to them (content wiped, but the rows still say when), and a results message not yet
+    # sent (they asked for it, then to be forgotten: the bot does not write first any more); the other pending
+    # rows (the answer to this very erasure) stay to be sent
     await session.exec(
-        delete(OutboxMessage).where(col(OutboxMessage.chat_key) == pseudonym, col(OutboxMessage.state) != "pending")
+        delete(OutboxMessage).where(
+            col(OutboxMessage.chat_key) == pseudonym,
+            or_(col(OutboxMessage.state) != PENDING, col(OutboxMessage.kind) == RESULTS),
+        )
     )
     request_scrub(session)
     return ErasureReport(

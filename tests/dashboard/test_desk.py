@@ -209,7 +209,7 @@ async def test_publish_refusal_downloads_close_and_the_results_message(
     async with dash.database.transaction() as session:
         assert await privacy_ops.opt_in_count(session, cid) == 0  # forgotten with its row written
         [row] = await outbox.claim(session, RING_K1, "test", 10)
-    assert row.chat_key == f"{code}{0:056d}" and row.kind == outbox.SEND and row.payload["chat"] == 777001
+    assert row.chat_key == f"{code}{0:056d}" and row.kind == outbox.RESULTS and row.payload["chat"] == 777001
     reply = reply_from_data(row.payload["reply"])
     assert "/results" in reply.text and "Kenya roadmap" in reply.text and reply.language == "en"
     await dash.post(base + "/results-message", {"confirm": "on"}, token_from=base + "/publications")
