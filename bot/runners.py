@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Update
 
 from bot.intake import DEFERRED, Intake, Poller
-from bot.messenger import TelegramMessenger
 from bot.metrics import CONTENT_TYPE, UPDATES, exposition
 from bot.telegram import BotApplication, build_application
 from config.errors import ConfigError, StorageError
@@ -219,13 +218,11 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
     from dashboard.app import init_app, mount, standalone
 
     bot_names: list[str] = []
-    bots: list[Bot] = []  # the running application's bot, once started: the dashboard sends the results message
     dashboard = init_app(
         settings,
         runtime.database,
         runtime.library,
         bot_username=lambda: next(iter(bot_names), None),
-        messenger=TelegramMessenger(lambda: next(iter(bots), None)),
     )
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runtime.database.dispose)
@@ -261,7 +258,6 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
         )
         await stack.enter_async_context(application)
         bot_names.append(application.bot.username)
-        bots.append(application.bot)
         await application.start()
         stack.push_async_callback(application.stop)
         if webhook:

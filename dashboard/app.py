@@ -26,7 +26,6 @@ from aiohttp_session import session_middleware
 from config.settings import SANDBOX_BOT_USERNAME, Settings
 from consultations.facilitation import Facilitation
 from consultations.questionnaires import Questionnaires
-from consultations.results import Messenger
 from consultations.schedule import run_schedule
 from consultations.staff import FIRST_ADMIN, StaffAccounts
 from dashboard import middlewares
@@ -58,13 +57,11 @@ def init_app(
     announce: Callable[[str], None] = print,
     run_schedule_task: bool = True,
     clock: Callable[[], float] = time.time,
-    messenger: Messenger | None = None,
 ) -> web.Application:
     """The dashboard as an aiohttp application (routes relative to its mount point, /dashboard/).
 
     `library` is the flow library the bot runs (uploaded questionnaires are added to it); `bot_username` names
-    the bot for invite links when settings do not; `announce` prints the first admin's one-time password;
-    `messenger` sends the results message (the running bot's chat channel).
+    the bot for invite links when settings do not; `announce` prints the first admin's one-time password.
     """
     secrets = settings.secrets()
     sandbox_page = f"http://{settings.sandbox_host}:{settings.sandbox_port}/" if settings.sandbox else None
@@ -81,7 +78,6 @@ def init_app(
         announce=announce,
         run_schedule=run_schedule_task,
         clock=clock,
-        messenger=messenger,
     )
     secret = settings.dashboard_secret.get_secret_value() if settings.dashboard_secret else None
     storage = cookie_storage(secret, secrets.pepper, production=settings.production)

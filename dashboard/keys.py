@@ -12,7 +12,6 @@ from aiohttp import web
 
 from consultations.facilitation import Facilitation
 from consultations.questionnaires import Questionnaires
-from consultations.results import Messenger
 from consultations.staff import Staff, StaffAccounts
 from summaries.desk import Desk
 
@@ -33,8 +32,6 @@ class DashboardConfig:
     run_schedule: bool = True
     clock: Callable[[], float] = time.time
     """Seconds since the epoch, for session expiry (tests move it)."""
-    messenger: Messenger | None = None
-    """Where the results message goes (the running bot); None: the dashboard cannot send it."""
 
 
 ACCOUNTS = web.AppKey("dashboard_accounts", StaffAccounts)

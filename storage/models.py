@@ -173,7 +173,7 @@ class OutboxMessage(SQLModel, table=True):
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     position: int = 0
     """The row's place among the rows of its update (bound into the encryption's associated data)."""
-    kind: str = Field(max_length=12)  # send | edit | delete
+    kind: str = Field(max_length=12)  # send | edit | delete | results
     payload_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     key_id: str = Field(max_length=16)
     session_id: int | None = Field(default=None, foreign_key="session.id", index=True, ondelete="SET NULL")

@@ -35,6 +35,8 @@ from storage.repository import now
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 SEND, EDIT, DELETE = "send", "edit", "delete"
+RESULTS = "results"
+"""A results message (consultations/results.py): sent like `SEND`; dropped, unsent, when its person is erased."""
 LEASE = timedelta(seconds=30)
 """How long a claimed row is reserved for its worker; longer than any Bot API call may take (PTB's timeouts)."""
 FAILED_KEPT = timedelta(hours=48)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -28,6 +28,7 @@ from storage.models import (
     ResultsOptIn,
     SentMessage,
 )
+from storage.outbox import PENDING, RESULTS
 from storage.privacy import KeyRing, answer_context, opt_in_context
 from storage.repository import now, participant_by_pseudonym, today
 
@@ -121,9 +122,14 @@ async def erase_participant(session: AsyncSession, pseudonym: str) -> ErasureRep
     messages = await session.exec(delete(SentMessage).where(col(SentMessage.participant_id) == pid))
     opt_ins = await session.exec(delete(ResultsOptIn).where(col(ResultsOptIn.participant_id) == pid))
     await session.exec(delete(Participant).where(col(Participant.id) == pid))
-    # what was already sent to them (content wiped, but the rows still say when); pending rows stay to be sent
+    # what was already sent to them (content wiped, but the rows still say when), and a results message not yet
+    # sent (they asked for it, then to be forgotten: the bot does not write first any more); the other pending
+    # rows (the answer to this very erasure) stay to be sent
     await session.exec(
-        delete(OutboxMessage).where(col(OutboxMessage.chat_key) == pseudonym, col(OutboxMessage.state) != "pending")
+        delete(OutboxMessage).where(
+            col(OutboxMessage.chat_key) == pseudonym,
+            or_(col(OutboxMessage.state) != PENDING, col(OutboxMessage.kind) == RESULTS),
+        )
     )
     request_scrub(session)
     return ErasureReport(
@@ -282,9 +288,13 @@ async def has_opted_in(session: AsyncSession, participant_id: int, consultation_
     return bool(result.one())
 
 
-async def forget_results_opt_ins(session: AsyncSession, consultation_id: int) -> int:
-    """Forget every results opt-in of a consultation (once the results were sent: the promise is kept)."""
-    result = await session.exec(delete(ResultsOptIn).where(col(ResultsOptIn.consultation_id) == consultation_id))
+async def forget_opt_ins(session: AsyncSession, opt_in_ids: Iterable[int]) -> int:
+    """Forget these results opt-ins (each in the transaction that wrote its results message to the outbox: the
+    promise is kept, nobody is written to twice; an opt-in made meanwhile stays for the next time)."""
+    ids = list(opt_in_ids)
+    if not ids:
+        return 0
+    result = await session.exec(delete(ResultsOptIn).where(col(ResultsOptIn.id).in_(ids)))
     return int(result.rowcount)
 
 
@@ -299,19 +309,33 @@ async def opted_in_chats(session: AsyncSession, consultation_id: int, keyring: K
     ]
 
 
-async def opted_in_chats_by_language(
-    session: AsyncSession, consultation_id: int, keyring: KeyRing
-) -> list[tuple[int, str | None]]:
-    """(chat id, the participant's language) of everyone who asked to hear this consultation's results."""
+@dataclass(frozen=True)
+class OptIn:
+    """One results opt-in, decrypted: the chat to write to, whose it is (the pseudonym, the outbox's ordering
+    key) and their language."""
+
+    id: int
+    pseudonym: str
+    chat_id: int
+    language: str | None
+
+
+async def results_opt_ins(session: AsyncSession, consultation_id: int, keyring: KeyRing) -> list[OptIn]:
+    """Everyone who asked to hear this consultation's results, oldest request first."""
     result = await session.exec(
-        select(ResultsOptIn, Participant.language)
+        select(ResultsOptIn, Participant.pseudonym, Participant.language)
         .join(Participant, col(Participant.id) == col(ResultsOptIn.participant_id))
         .where(ResultsOptIn.consultation_id == consultation_id)
         .order_by(col(ResultsOptIn.id))
     )
     return [
-        (int(keyring.decrypt(row.chat_cipher, row.key_id, opt_in_context(consultation_id, row.participant_id))), lang)
-        for row, lang in result.all()
+        OptIn(
+            row.id or 0,
+            pseudonym,
+            int(keyring.decrypt(row.chat_cipher, row.key_id, opt_in_context(consultation_id, row.participant_id))),
+            language,
+        )
+        for row, pseudonym, language in result.all()
     ]
 
 

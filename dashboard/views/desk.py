@@ -12,7 +12,7 @@ from config.i18n import N_
 from consultations import results
 from consultations.staff import Staff
 from dashboard.forms import checked, form_of, int_param, text, texts
-from dashboard.keys import CONFIG, DESK, FACILITATION, LANG, STAFF
+from dashboard.keys import DESK, FACILITATION, LANG, STAFF
 from dashboard.render import flash, redirect, render
 from dashboard.security import report_policy
 from summaries import desk as desks
@@ -180,7 +180,6 @@ async def publications(request: web.Request) -> web.StreamResponse:
         consultation=consultation,
         publications=list(reversed(made)),
         formats=desks.EXPORTS,
-        can_send=request.app[CONFIG].messenger is not None,
         final_made=bool(made and made[-1].final),
     )
 
@@ -218,30 +217,27 @@ async def publication_download(request: web.Request) -> web.StreamResponse:
 
 
 async def results_send(request: web.Request) -> web.StreamResponse:
+    """Queue the results message (the outbox): the page answers at once; the running bot sends it."""
     consultation = await mine(request)
     form = await form_of(request)
-    messenger = request.app[CONFIG].messenger
     desk = request.app[DESK]
     if not checked(form, "confirm"):
         await flash(request, N_("Tick the box to confirm that the message may be sent now."), "error")
-    elif messenger is None or not messenger.ready:
-        await flash(request, N_("The results message can only be sent while the bot is running."), "error")
     elif not await desk.publications(consultation):
         await flash(request, N_("Publish the results first: the message points people to them."), "error")
     else:
-        _, failed = await results.send_results(
+        await results.queue_results(
             desk.database,
             desk.keys,
-            messenger,
             consultation,
             lambda language: results_notification(language, consultation.title),
         )
-        await desk.record(consultation, actor(request), "results message sent")
-        if failed:
-            await flash(
-                request,
-                N_("The results message was sent. Some people could not be reached (they left the chat)."),
-            )
-        else:
-            await flash(request, N_("The results message was sent to everyone who asked for it, once."))
+        await desk.record(consultation, actor(request), "results message queued")
+        await flash(
+            request,
+            N_(
+                "The results message is queued, once, for everyone who asked for it. The running bot sends it "
+                "within Telegram's limits; if the bot is not running, it waits until the bot starts."
+            ),
+        )
     raise redirect(request, "publications", consultation_id=consultation.id)

@@ -29,6 +29,7 @@ COMMANDS = [
     ["quotes", "list"],
     ["flows"],
     ["flows", "lint"],
+    ["notify"],
 ]
 
 

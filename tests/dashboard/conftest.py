@@ -97,21 +97,7 @@ class Dash:
         return staff
 
 
-class RecordingMessenger:
-    """Telegram's edge for the results message: what would have been sent, to whom."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, str]] = []
-        self.ready = True
-
-    async def send(self, chat_id: int, text: str) -> bool:
-        self.sent.append((chat_id, text))
-        return True
-
-
-async def open_dash(
-    database: Database, messenger: RecordingMessenger | None = None, **settings: str
-) -> AsyncIterator[Dash]:
+async def open_dash(database: Database, **settings: str) -> AsyncIterator[Dash]:
     announced: list[str] = []
     offset = [0.0]
     app = init_app(
@@ -121,7 +107,6 @@ async def open_dash(
         announce=announced.append,
         run_schedule_task=False,
         clock=lambda: time.time() + offset[0],
-        messenger=messenger,
     )
     server = TestServer(standalone(app), host="127.0.0.1")
     client: Client = TestClient(server)

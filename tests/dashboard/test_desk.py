@@ -13,24 +13,27 @@ from datetime import timedelta
 import pytest
 
 from consultations.facilitation import ConsultationForm
+from consultations.interactions import reply_from_data
 from consultations.schedule import run_schedule
 from dashboard.keys import DESK, FACILITATION
-from storage import privacy_ops
+from storage import outbox, privacy_ops
 from storage import repository as repo
 from storage import schedule as schedule_store
 from storage import themes as theme_store
 from storage.database import Database
 from storage.privacy import KeyRing
-from tests.dashboard.conftest import Dash, RecordingMessenger, open_dash
+from tests.dashboard.conftest import Dash, open_dash
 from tests.summaries.seed import IDEAS, RING, seed
+
+RING_K1 = KeyRing([("k1", bytes(range(32)))])
+"""The key ring of the dashboard's test settings."""
 
 
 @pytest.fixture
-async def desk_dash(database: Database) -> AsyncIterator[tuple[Dash, RecordingMessenger]]:
-    """The dashboard with a messenger at Telegram's edge, on SQLite and on PostgreSQL."""
-    messenger = RecordingMessenger()
-    async for d in open_dash(database, messenger):
-        yield d, messenger
+async def desk_dash(database: Database) -> AsyncIterator[Dash]:
+    """The dashboard, on SQLite and on PostgreSQL."""
+    async for d in open_dash(database):
+        yield d
 
 
 async def consultation_of_a(dash: Dash, people: int, *, k: int = 10) -> tuple[int, str]:
@@ -61,8 +64,8 @@ def numbers_in_cells(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'<td class="n">(\d+)', html)]
 
 
-async def test_live_progress_shows_no_count_under_k(desk_dash: tuple[Dash, RecordingMessenger]) -> None:
-    dash, _ = desk_dash
+async def test_live_progress_shows_no_count_under_k(desk_dash: Dash) -> None:
+    dash = desk_dash
     few, _ = await consultation_of_a(dash, 4)
     await dash.sign_in("facilitator-a")
     page = await (await dash.client.get(f"/dashboard/consultations/{few}/progress")).text()
@@ -71,8 +74,8 @@ async def test_live_progress_shows_no_count_under_k(desk_dash: tuple[Dash, Recor
     assert ">4<" not in page and "hidden" in page
 
 
-async def test_live_progress_shows_respondents_and_drop_off(desk_dash: tuple[Dash, RecordingMessenger]) -> None:
-    dash, _ = desk_dash
+async def test_live_progress_shows_respondents_and_drop_off(desk_dash: Dash) -> None:
+    dash = desk_dash
     many, _ = await consultation_of_a(dash, 60)
     await dash.sign_in("facilitator-a")
     page = await (await dash.client.get(f"/dashboard/consultations/{many}/progress")).text()
@@ -83,9 +86,9 @@ async def test_live_progress_shows_respondents_and_drop_off(desk_dash: tuple[Das
 
 
 async def test_reviewing_written_answers_is_audited_and_quotes_only_lose_words(
-    desk_dash: tuple[Dash, RecordingMessenger],
+    desk_dash: Dash,
 ) -> None:
-    dash, _ = desk_dash
+    dash = desk_dash
     cid, _ = await consultation_of_a(dash, 30)
     await dash.sign_in("facilitator-a")
     base = f"/dashboard/consultations/{cid}"
@@ -158,22 +161,24 @@ async def test_reviewing_written_answers_is_audited_and_quotes_only_lose_words(
 
 
 async def test_publish_refusal_downloads_close_and_the_results_message(
-    desk_dash: tuple[Dash, RecordingMessenger],
+    desk_dash: Dash,
 ) -> None:
-    dash, messenger = desk_dash
+    dash = desk_dash
     cid, code = await consultation_of_a(dash, 30)
     async with dash.database.transaction() as session:
         consultation = await repo.consultation_by_code(session, code)
         assert consultation is not None
         participant = await repo.get_or_create_participant(session, f"{code}{0:056d}", "en")
         assert participant.id is not None
-        await privacy_ops.opt_in_results(session, participant.id, cid, 777001, KeyRing([("k1", bytes(range(32)))]))
+        await privacy_ops.opt_in_results(session, participant.id, cid, 777001, RING_K1)
     await dash.sign_in("facilitator-a")
     base = f"/dashboard/consultations/{cid}"
     early = await dash.post(base + "/results-message", {"confirm": "on"}, token_from=base + "/publications")
     assert early.status == 303
     page = await (await dash.client.get(base + "/publications")).text()
-    assert "Publish the results first" in page and messenger.sent == []
+    assert "Publish the results first" in page
+    async with dash.database.reader() as session:
+        assert await outbox.backlog(session) == 0 and await privacy_ops.opt_in_count(session, cid) == 1
 
     made = await dash.post(base + "/publications", token_from=base + "/publications")
     assert made.status == 303
@@ -196,16 +201,20 @@ async def test_publish_refusal_downloads_close_and_the_results_message(
     exported = [d for _, action, d in await audit_actions(dash) if action == "publication exported"]
     assert sorted(exported) == sorted(f"publication 1 {fmt} fr" for fmt in expected)
 
-    messenger.ready = False  # the bot not started yet: nothing is sent, and nobody's request is forgotten
-    await dash.post(base + "/results-message", {"confirm": "on"}, token_from=base + "/publications")
-    page = await (await dash.client.get(base + "/publications")).text()
-    assert "can only be sent while the bot is running" in page and messenger.sent == []
-    messenger.ready = True
+    # queued through the outbox (the running bot sends it): the page answers at once, bot running or not
     sent = await dash.post(base + "/results-message", {"confirm": "on"}, token_from=base + "/publications")
     assert sent.status == 303
-    assert len(messenger.sent) == 1 and messenger.sent[0][0] == 777001 and "/results" in messenger.sent[0][1]
+    page = await (await dash.client.get(base + "/publications")).text()
+    assert "The results message is queued, once, for everyone who asked for it." in page
+    async with dash.database.transaction() as session:
+        assert await privacy_ops.opt_in_count(session, cid) == 0  # forgotten with its row written
+        [row] = await outbox.claim(session, RING_K1, "test", 10)
+    assert row.chat_key == f"{code}{0:056d}" and row.kind == outbox.RESULTS and row.payload["chat"] == 777001
+    reply = reply_from_data(row.payload["reply"])
+    assert "/results" in reply.text and "Kenya roadmap" in reply.text and reply.language == "en"
     await dash.post(base + "/results-message", {"confirm": "on"}, token_from=base + "/publications")
-    assert len(messenger.sent) == 1  # once: the opt-ins are forgotten
+    async with dash.database.reader() as session:
+        assert await outbox.backlog(session) == 1  # once: the opt-ins are forgotten
 
     closed = await dash.post(base + "/close", {"confirm": "on"}, token_from=base)
     assert closed.status == 303
@@ -214,11 +223,11 @@ async def test_publish_refusal_downloads_close_and_the_results_message(
     listing = await (await dash.client.get(base + "/publications")).text()
     assert "final" in listing and "Publish now" not in listing
     actions = [action for _, action, _ in await audit_actions(dash)]
-    assert actions.count("publication made") == 2 and "results message sent" in actions
+    assert actions.count("publication made") == 2 and "results message queued" in actions
 
 
-async def test_a_reviewer_reads_granted_publications_only(desk_dash: tuple[Dash, RecordingMessenger]) -> None:
-    dash, _ = desk_dash
+async def test_a_reviewer_reads_granted_publications_only(desk_dash: Dash) -> None:
+    dash = desk_dash
     a_id, _ = await consultation_of_a(dash, 30)
     facilitation = dash.app[FACILITATION]
     await facilitation.grant(dash.users["facilitator-a"], a_id, "reviewer-a")
@@ -270,9 +279,9 @@ async def test_a_reviewer_reads_granted_publications_only(desk_dash: tuple[Dash,
 
 
 async def test_live_progress_cannot_be_compared_with_a_publication(
-    desk_dash: tuple[Dash, RecordingMessenger],
+    desk_dash: Dash,
 ) -> None:
-    dash, _ = desk_dash
+    dash = desk_dash
     cid, code = await consultation_of_a(dash, 30)
     await dash.sign_in("facilitator-a")
     base = f"/dashboard/consultations/{cid}"
@@ -285,9 +294,9 @@ async def test_live_progress_cannot_be_compared_with_a_publication(
 
 
 async def test_a_consultation_the_schedule_closes_gets_its_final_publication(
-    desk_dash: tuple[Dash, RecordingMessenger],
+    desk_dash: Dash,
 ) -> None:
-    dash, _ = desk_dash
+    dash = desk_dash
     cid, _ = await consultation_of_a(dash, 30)
     async with dash.database.transaction() as session:
         consultation = await repo.consultation_by_id(session, cid)

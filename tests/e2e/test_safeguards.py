@@ -211,10 +211,7 @@ async def test_canary_no_identity_or_plaintext_anywhere(harness: Harness, caplog
 
 
 async def test_results_message_reaches_only_those_who_asked_once(harness: Harness) -> None:
-    from telegram import Bot
-
-    from bot.cli.notify import send_results
-    from config.settings import SANDBOX_TOKEN
+    from bot.cli.notify import queue_results
     from storage.privacy import KeyRing
 
     h = harness
@@ -226,21 +223,19 @@ async def test_results_message_reaches_only_those_who_asked_once(harness: Harnes
             [msg] = await h.press(person, msg, "Skip")
         if opt:
             await h.press(person, msg, "Tell me when the results are out")
-    bot = Bot(SANDBOX_TOKEN, base_url=h.base_url)  # the operator's CLI, apart from the running bot
-    sent = await send_results(h.database, KeyRing(h.secrets.keys), bot, CODE, "The summary is out.")
-    assert sent == (1, 0)
+    # the operator's command queues it; the running bot's outbox sender delivers it
+    assert await queue_results(h.database, KeyRing(h.secrets.keys), CODE, "The summary is out.") == 1
     [notice] = await h.emulator.wait_for_bot_messages(asked.id, 1)
     assert notice.text == "The summary is out." and notice.protect_content
     assert all(m.text != "The summary is out." for m in h.emulator.chat(silent.id))
-    again = Bot(SANDBOX_TOKEN, base_url=h.base_url)
-    assert await send_results(h.database, KeyRing(h.secrets.keys), again, CODE, "Again?") == (0, 0)
+    assert await queue_results(h.database, KeyRing(h.secrets.keys), CODE, "Again?") == 0
+    assert h.application is not None
+    await outbox_sender(h.application).drain()  # nothing more was queued: the opt-in was forgotten
+    assert all(m.text != "Again?" for m in h.emulator.chat(asked.id))
 
 
 async def test_the_default_results_message_points_to_results_in_the_persons_language(harness: Harness) -> None:
-    from telegram import Bot
-
-    from bot.cli.notify import send_results
-    from config.settings import SANDBOX_TOKEN
+    from bot.cli.notify import queue_results
     from storage.privacy import KeyRing
 
     h = harness
@@ -250,8 +245,7 @@ async def test_the_default_results_message_points_to_results_in_the_persons_lang
     for _ in range(6):
         [msg] = await h.press(person, msg, "Passer")
     await h.press(person, msg, "Prévenez-moi quand les résultats sortent")
-    bot = Bot(SANDBOX_TOKEN, base_url=h.base_url)
-    assert await send_results(h.database, KeyRing(h.secrets.keys), bot, CODE, None) == (1, 0)
+    assert await queue_results(h.database, KeyRing(h.secrets.keys), CODE, None) == 1
     [notice] = await h.emulator.wait_for_bot_messages(person.id, 1)
     text = str(notice.text)
     assert "/results" in text and "« E2E consultation »" in text and "résultats" in text

@@ -7,11 +7,12 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
+from storage import outbox
 from storage import privacy_ops as ops
 from storage import repository as repo
 from storage.database import Database
 from storage.migrate import downgrade, upgrade
-from storage.models import ConversationSession, Participant
+from storage.models import ConversationSession, OutboxMessage, Participant
 from storage.privacy import KeyRing, answer_context, redact
 from tests.storage.test_repository import make_consultation, make_session
 
@@ -146,8 +147,32 @@ async def test_results_opt_in_is_encrypted_and_can_be_withdrawn(database: Databa
     async with database.transaction() as session:
         await ops.opt_in_results(session, pid, consultation_id, CHAT_ID, RING)
         await ops.opt_in_results(session, other.participant_id, consultation_id, CHAT_ID + 1, RING)
-        assert await ops.forget_results_opt_ins(session, consultation_id) == 2
-        assert await ops.opted_in_chats(session, consultation_id, RING) == []
+        opt_ins = await ops.results_opt_ins(session, consultation_id, RING)
+        assert [(o.pseudonym, o.chat_id, o.language) for o in opt_ins] == [
+            ("p" * 64, CHAT_ID, "en"),
+            ("c" * 64, CHAT_ID + 1, "en"),
+        ]
+        assert await ops.forget_opt_ins(session, [opt_ins[0].id]) == 1  # only those taken; the others stay
+        assert await ops.opted_in_chats(session, consultation_id, RING) == [CHAT_ID + 1]
+        assert await ops.forget_opt_ins(session, []) == 0
+
+
+async def test_erasure_drops_an_unsent_results_message_and_keeps_its_own_answer(database: Database) -> None:
+    """Someone who asked for the results, then to be forgotten, is not written to first any more; the reply to
+    the erasure itself (pending in the same chat) still goes out."""
+    consultation_id = await make_consultation(database)
+    row = await make_session(database, consultation_id, pseudonym=PSEUDONYM)
+    results = outbox.Item(outbox.RESULTS, {"chat": CHAT_ID, "reply": {"text": "out"}})
+    async with database.transaction(lock_key=PSEUDONYM) as session:
+        await ops.opt_in_results(session, row.participant_id, consultation_id, CHAT_ID, RING)
+        await outbox.enqueue(session, RING, PSEUDONYM, None, [results])
+    async with database.transaction(lock_key=PSEUDONYM) as session:
+        assert (await ops.erase_participant(session, PSEUDONYM)).found
+        answer = outbox.Item(outbox.SEND, {"chat": CHAT_ID, "reply": {"text": "deleted"}})
+        await outbox.enqueue(session, RING, PSEUDONYM, 1, [answer])
+    async with database.reader() as session:
+        kinds = (await session.exec(select(OutboxMessage.kind).where(OutboxMessage.chat_key == PSEUDONYM))).all()
+    assert list(kinds) == [outbox.SEND]
 
 
 async def test_migration_0002_downgrades_and_upgrades_again(database: Database) -> None:
