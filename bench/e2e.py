@@ -13,7 +13,7 @@ a multiple choice, one typed answer (12 actions each). Loads, each round on fres
   from an update to the bot's reply (the next question, or the edited keyboard), p50 and p99; replies/s;
 - the bot process's peak RSS (VmHWM).
 Each figure is min/median/max of the rounds. The ratios Voices/floor and Voices/peer hold on any machine.
---voices-overall-rate R runs Voices with python-telegram-bot's overall rate limit at R requests/s (0: none)
+--voices-overall-rate R runs Voices with the outbox sender's overall rate at R messages/s (0: none)
 instead of the product's 30/s, to show what that limit costs (printed only, never written to the README).
 Prints the table and rewrites it in bench/README.md; --profile also writes bench/profiles/voices-e2e.txt
 (cProfile of `python -m bot run` under the closed loop).
@@ -510,7 +510,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--voices-overall-rate",
         type=float,
-        help="experiment: Voices with PTB's AIORateLimiter at this overall rate (0: none); implies --no-readme",
+        help="experiment: Voices with the outbox sender at this overall rate (0: none); implies --no-readme",
     )
     args = parser.parse_args(argv)
     if args.voices_overall_rate is not None:

@@ -1,24 +1,27 @@
-"""`python -m bot run` with python-telegram-bot's AIORateLimiter at another overall rate, for bench/e2e.py's
-`--voices-overall-rate` experiment: `python -m bench.e2e_voices RATE` (0 lifts the overall limit; the per-chat
-limit stays). The product's own limiter (bot/telegram.py: PTB's defaults, 30 requests/s overall) is what
-Telegram enforces for messages to many chats, so this shows what that limit costs, not a setting to ship."""
+"""`python -m bot run` with the outbox sender at another overall rate, for bench/e2e.py's `--voices-overall-rate`
+experiment: `python -m bench.e2e_voices RATE` (0 lifts the overall limit). The product's own limit (bot/outbox.py:
+30 messages a second for the bot as a whole, shared by the live workers) is what Telegram enforces for messages to
+many chats, so this shows what that limit costs, not a setting to ship."""
 
 from __future__ import annotations
 
 import sys
 from typing import Any
 
-from telegram.ext import AIORateLimiter
+from bot.outbox import OutboxSender
+
+UNLIMITED = 1e9
+"""Messages a second that no run reaches: the overall limit lifted."""
 
 
 def main() -> int:
-    rate = float(sys.argv[1])
-    original = AIORateLimiter.__init__
+    rate = float(sys.argv[1]) or UNLIMITED
+    original = OutboxSender.__init__
 
-    def init(self: AIORateLimiter, **kwargs: Any) -> None:
-        original(self, **{**kwargs, "overall_max_rate": rate})
+    def init(self: OutboxSender, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "rate": rate})
 
-    AIORateLimiter.__init__ = init  # type: ignore[method-assign, assignment]
+    OutboxSender.__init__ = init  # type: ignore[method-assign]
     from bot.cli import main as run
 
     return run(["run"])
