@@ -104,6 +104,12 @@ class Script:
     exit_at: str | None = None
     """At its first sight of this question, the person sends /exit."""
 
+    def went_back(self) -> bool:
+        """The person reached the question where it goes back (before any exit)."""
+        if self.back_at is None:
+            return False
+        return self.exit_at is None or QUESTIONS.index(self.exit_at) > QUESTIONS.index(self.back_at)
+
     def expected_tokens(self) -> list[str]:
         tokens = ["consent", "age"]
         for question in QUESTIONS:
@@ -122,7 +128,7 @@ class Script:
             if question == self.exit_at:
                 break
             move = self.moves[question]
-            if self.back_at is not None and self.changed is not None and question == previous_of(self.back_at):
+            if self.went_back() and self.changed is not None and question == previous_of(self.back_at or ""):
                 move = self.changed
             answers[question] = (move.code, move.code is None)
         return answers
@@ -393,7 +399,7 @@ async def held_rows(database: Database) -> int:
 
 def summary(variant: str, started: float, people: list[Person], repeats: int, d: Disruptions) -> None:
     exits = sum(1 for p in people if p.script.exit_at is not None)
-    backs = sum(1 for p in people if p.script.back_at is not None)
+    backs = sum(1 for p in people if p.script.went_back())
     print(
         f"\n{variant}: {len(people)} conversations ({exits} safe exits, {backs} with /back) in "
         f"{time.monotonic() - started:.0f} s; disruptions holding {d.held} rows; "
