@@ -342,7 +342,7 @@ def check_transcripts(people: list[Person], disruptions: Disruptions) -> int:
         texts = [m.text or "" for m in messages]
         assert not any(APOLOGY in text for text in texts), (person.script.index, texts)
         tokens = [token_of(m) for m in messages]
-        collapsed = [t for i, t in enumerate(tokens) if i == 0 or t != tokens[i - 1] or t == BACK_NOTE]
+        collapsed = [t for i, t in enumerate(tokens) if i == 0 or t != tokens[i - 1]]
         mine = len(tokens) - len(collapsed)
         assert collapsed == person.script.expected_tokens(), (person.script, tokens)
         allowed = len(disruptions.held) + accepted_but_failed(emulator, person.user.id)
