@@ -9,11 +9,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from telegram import Update
-from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.metrics import HANDLING_SECONDS, IN_FLIGHT, UPDATES, WAITING, update_kind
@@ -27,6 +27,9 @@ DEFERRED = "deferred"
 OUTCOMES_KEY = "voices_update_outcomes"
 RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 """Polling: the waits before trying a deferred update again (the last one repeats while the database is away)."""
+START_ATTEMPTS = 8
+"""Start-up calls to the Bot API (getMe, deleteWebhook, setWebhook): how many tries through 429s and outages."""
+T = TypeVar("T")
 
 
 def record_outcome(application: AnyApplication, update: object, result: str) -> None:
@@ -185,6 +188,27 @@ async def _stopped(stop: asyncio.Event, delay: float) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), delay)
     return stop.is_set()
+
+
+async def patiently(call: Callable[[], Awaitable[T]], retry_delays: Sequence[float] = RETRY_DELAYS) -> T:
+    """A start-up call to the Bot API, tried again while Telegram asks to wait (429: its retry_after) or cannot
+    be reached (5xx, timeouts): a worker restarted during flood control waits its turn instead of exiting.
+    Anything else (a refused token) is raised at once; the last failure after START_ATTEMPTS tries."""
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt + 1 >= START_ATTEMPTS:
+                raise
+            delay, failure = _seconds(exc.retry_after), type(exc).__name__
+        except NetworkError as exc:
+            if attempt + 1 >= START_ATTEMPTS:
+                raise
+            delay, failure = retry_delays[min(attempt, len(retry_delays) - 1)], type(exc).__name__
+        attempt += 1
+        log.warning("Telegram is not ready; trying again in %.1f s", delay, extra={"error": failure})
+        await asyncio.sleep(delay)
 
 
 def _seconds(value: object) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 from aiohttp import web
 from telegram import Update
 
-from bot.intake import DEFERRED, Intake, Poller
+from bot.intake import DEFERRED, Intake, Poller, patiently
 from bot.metrics import CONTENT_TYPE, UPDATES, exposition
 from bot.telegram import BotApplication, build_application
 from config.errors import ConfigError, StorageError
@@ -256,6 +256,7 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             base_url=settings.api_base_url,
             max_updates_in_flight=settings.max_updates_in_flight,
         )
+        await patiently(application.initialize)  # getMe, through a 429 or an outage of Telegram
         await stack.enter_async_context(application)
         bot_names.append(application.bot.username)
         await application.start()
@@ -268,10 +269,12 @@ async def run(settings: Settings, *, webhook: bool = False, stop: asyncio.Event 
             await stack.enter_async_context(serve_site(webhook_app, host, settings.webhook_port))
             local = f"http://{LOOPBACK}:{settings.webhook_port}{WEBHOOK_PATH}"
             url = local if settings.sandbox else settings.webhook_url or local
-            await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            await patiently(
+                lambda: application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            )
             log.info("webhook set", extra={"event": "run.webhook"})
         else:
-            await application.bot.delete_webhook()
+            await patiently(application.bot.delete_webhook)
             poller = Poller(application, allowed_updates=ALLOWED_UPDATES)
             stop_polling = asyncio.Event()
             polling = asyncio.create_task(poller.run(stop_polling))

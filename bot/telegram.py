@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -299,11 +299,21 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     chat = query.message.chat if query.message is not None else None
     if chat is None or chat.type != ChatType.PRIVATE:
-        await query.answer()
+        await _acknowledge(query)
         return
     outcome = await _run(update, context, Press(callback_data.decode(query.data or "")))
     note = words(outcome.note, outcome.language) if outcome is not None and outcome.note is not None else None
-    await query.answer(note)
+    await _acknowledge(query, note)
+
+
+async def _acknowledge(query: CallbackQuery, note: str | None = None) -> None:
+    """Answer the press (it stops the button's spinner). Best effort: the press was handled and committed before,
+    so Telegram refusing the answer (flood control, a 5xx, a query already answered by a worker that died) is no
+    failure of the update and no reason to apologise."""
+    try:
+        await query.answer(note)
+    except TelegramError as exc:
+        log.warning("could not answer a button press", extra={"event": "update.press", "error": type(exc).__name__})
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -88,20 +88,24 @@ class Database:
         """A session in one transaction, committed on success; `lock_key` serialises one participant. A database
         that cannot be reached (refused, timed out, connection lost) raises `DatabaseUnavailable`: nothing was
         committed, so the caller may try the same work again later."""
+        entered = False
         try:
             async with self._transaction(lock_key) as session:
+                entered = True
                 yield session
         except Exception as exc:
-            await self._raise_if_unavailable(exc)
+            await self._raise_if_unavailable(exc, entered=entered)
             raise
 
-    async def _raise_if_unavailable(self, error: Exception) -> None:
+    async def _raise_if_unavailable(self, error: Exception, *, entered: bool = True) -> None:
         """Raise DatabaseUnavailable, naming what to check, when `error` says the database is away. A bare
         network error or timeout may come from other work in the transaction's body: it counts only when the
-        database does not answer now either (otherwise it is a fault of its own, raised as it is)."""
+        database does not answer now either (otherwise it is a fault of its own, raised as it is). Before the
+        body was `entered` (connecting, beginning, taking the participant's lock) only the database was at work:
+        no ping then, which would wrongly pass once the database is back a moment later."""
         if isinstance(error, DatabaseUnavailable) or not unavailable(error):
             return
-        if isinstance(error, OSError) and await self.ping(timeout=2.0):
+        if entered and isinstance(error, OSError) and await self.ping(timeout=2.0):
             return
         raise DatabaseUnavailable(explain(error, self.url) or "the database is unavailable") from error
 

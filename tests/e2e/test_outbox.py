@@ -284,3 +284,20 @@ async def test_scripted_conversations_under_faults(harness: Harness) -> None:
     assert len(answers) == people * 8  # the consent, the age band and six questions each, once
     for user in h.emulator.users():
         assert len(h.emulator.bot_messages(user.id)) == 9  # consent, age, six questions, thanks
+
+
+async def test_a_press_whose_answer_telegram_refuses_gets_no_apology(harness: Harness) -> None:
+    """answerCallbackQuery under flood control (or failing): the press was handled and committed; the next
+    question comes and no apology (found by tests/e2e/test_fault_suite.py)."""
+    h = harness
+    user = h.user()
+    group = await to_group_question(h, user)
+    h.emulator.faults.fail("answerCallbackQuery", TooManyRequests(retry_after=1), times=1)
+    h.emulator.faults.fail("answerCallbackQuery", ServerError(502), times=1)
+    [awareness] = await h.press(user, group, "A family member")
+    assert step_of(awareness) == 3, awareness.text
+    [priorities] = await h.press(user, awareness, "No, never")
+    assert step_of(priorities) == 4, priorities.text
+    await asyncio.sleep(0.5)
+    assert not any("Sorry, something went wrong" in (m.text or "") for m in h.emulator.bot_messages(user.id))
+    assert len(h.emulator.bot_messages(user.id)) == 5
