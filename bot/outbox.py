@@ -10,8 +10,15 @@ bot. It runs as a task next to the python-telegram-bot Application, started and 
   through its heartbeat, every other one.
 - 5xx, timeouts and network errors: the row is retried with exponential backoff (with jitter). Telegram
   refusing a message (400/403) fails that row and the chat goes on.
-- The handler kicks the sender after commit, so a reply goes out at once; otherwise it looks every
-  `POLL_SECONDS` for rows that became due (retries, rows of a worker that stopped).
+- The fast lane: an update's rows, when nothing else of the chat waits but what this worker holds, are written
+  already leased to it and handed to it after commit (`written`), so they go out at once without a claim
+  transaction. Otherwise it claims: kicked after commit, then every `POLL_SECONDS` for rows that became due
+  (retries, rows of a worker that stopped, rows waiting behind another worker's).
+- Per chat, the rows this worker holds go out one after the other (one task per chat); one not delivered now
+  gives back the rows after it, to be claimed in order once it went.
+- Deliveries are recorded together: every row that went out meanwhile, of whatever chat, in one transaction
+  (group commit); a chat's next row goes out once its previous one is recorded (a record lost would otherwise
+  have the row sent again, after newer ones, when its lease ran out).
 
 A reply is stored channel-neutral (the core's `Reply`) and rendered here (bot/keyboard.py) when it is sent:
 the core needs no hook from the adapter, and the stored row says nothing Telegram-specific.
@@ -28,7 +35,8 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -50,6 +58,9 @@ GLOBAL_RATE = 30.0
 CONCURRENCY = 16
 """Rows one worker has in flight at most (each of a different chat)."""
 POLL_SECONDS = 0.5
+WAITING_POLL_SECONDS = 0.025
+"""How often to look while rows are known to wait behind others (written unleased, or given back): briefly."""
+WAITING_FOR = 1.0
 HEARTBEAT_SECONDS = 2.0
 DELETE_BATCH = 100
 """deleteMessages takes at most 100 ids."""
@@ -147,8 +158,18 @@ class OutboxSender:
         self.rate = RateShare(rate)
         self.concurrency = concurrency
         self._wake = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._chains: dict[str, deque[outbox.Claimed]] = {}
+        """Per chat, the rows this worker holds, in order; one task per chat sends them one after the other."""
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, float] = {}
+        """Chats whose earlier row failed here (monotonic time until which): rows handed meanwhile are given back."""
+        self._records: list[tuple[outbox.Delivered, asyncio.Future[None]]] = []
+        self._record_wake = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
+        self._waiting_until = 0.0
         self._tasks: list[asyncio.Task[None]] = []
+        self._chores: set[asyncio.Task[None]] = set()
+        self._started = False
         self._stopping = False
         self._stopped = asyncio.Event()
         self._reported_pause: datetime | None = None
@@ -156,14 +177,30 @@ class OutboxSender:
         """Rows this worker delivered (a count only)."""
 
     def kick(self) -> None:
-        """Something was just committed to the outbox: look now."""
+        """Something was just committed to the outbox: look now (and for a moment, often)."""
+        self._waiting_until = time.monotonic() + WAITING_FOR
         self._wake.set()
+
+    def written(self, leased: list[outbox.Claimed]) -> None:
+        """Rows were just committed for a chat (bot.telegram hands this to the core, ConversationService.
+        attach_sender): those leased to this worker are sent now, in order after what it holds of the chat;
+        none leased (the chat had rows waiting elsewhere, or a duplicate update's rows are due again): look."""
+        if not leased:
+            self.kick()
+            return
+        if not self._started or self._stopping:
+            self._chore(self._give_back(leased))
+            return
+        for row in leased:
+            self._push(row, handed=True)
 
     async def start(self) -> None:
         self._stopping = False
         self._stopped = asyncio.Event()
         await self._heartbeat()
         self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._beat())]
+        self._recorder = asyncio.create_task(self._record_loop())
+        self._started = True
 
     async def stop(self) -> None:
         """Stop claiming; let the loops end between transactions (never cancelled inside one) and the sends in
@@ -180,9 +217,17 @@ class OutboxSender:
                     await task
         self._tasks = []
         if self._inflight:
-            _, late = await asyncio.wait(set(self._inflight), timeout=STOP_WAIT)
+            _, late = await asyncio.wait(set(self._inflight.values()), timeout=STOP_WAIT)
             for task in late:
                 task.cancel()
+        if self._recorder is not None:  # what was delivered is recorded before the leases go
+            self._record_wake.set()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._recorder, STOP_WAIT)
+            self._recorder = None
+        self._started = False
+        self._chains.clear()
+        self._held.clear()
         try:
             async with self.db.transaction() as session:
                 await outbox.leave(session, self.owner)
@@ -216,8 +261,9 @@ class OutboxSender:
                 log.warning("outbox: claiming failed", extra={"event": "outbox.claim", "error": type(exc).__name__})
             if claimed and len(self._inflight) < self.concurrency:
                 continue
+            waiting = time.monotonic() < self._waiting_until
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), WAITING_POLL_SECONDS if waiting else POLL_SECONDS)
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._inflight)
@@ -226,14 +272,92 @@ class OutboxSender:
         async with self.db.transaction() as session:
             rows = await outbox.claim(session, self.keys, self.owner, free)
         for row in rows:
-            task = asyncio.create_task(self._deliver(row))
-            self._inflight.add(task)
-            task.add_done_callback(self._done)
+            self._held.pop(row.chat_key, None)  # the chat's oldest row is this worker's again: in order from here
+            self._push(row, handed=False)
         return len(rows)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._inflight.discard(task)
-        self._wake.set()  # the chat's next row may be claimed now
+    def _push(self, row: outbox.Claimed, *, handed: bool) -> None:
+        """Queue a row this worker holds behind what it holds of the chat; start the chat's task if none runs.
+        A row handed while an earlier row of its chat failed here is given back (it must wait for that one)."""
+        chat = row.chat_key
+        if handed and self._held.get(chat, 0.0) > time.monotonic():
+            self._chore(self._give_back([row]))
+            return
+        self._chains.setdefault(chat, deque()).append(row)
+        if chat not in self._inflight:
+            self._inflight[chat] = asyncio.create_task(self._chain(chat))
+
+    async def _chain(self, chat: str) -> None:
+        """Send the chat's rows one after the other. One not delivered now (it is due again later): the rows
+        after it are given back, to be claimed in order once it went."""
+        queue = self._chains[chat]
+        try:
+            while queue and not self._stopping:  # stopping: what is left is released with the leases
+                delivered = await self._deliver(queue[0])
+                queue.popleft()
+                if not delivered:
+                    self._held[chat] = time.monotonic() + outbox.LEASE.total_seconds()
+                    rest = list(queue)
+                    queue.clear()
+                    await self._give_back(rest)
+                    break
+        finally:
+            if not queue:
+                self._chains.pop(chat, None)
+            self._inflight.pop(chat, None)
+            self._wake.set()
+
+    def _chore(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+    async def _give_back(self, rows: Sequence[outbox.Claimed]) -> None:
+        if not rows:
+            return
+        try:
+            async with self.db.transaction() as session:
+                await outbox.release(session, [r.id for r in rows], self.owner)
+        except Exception as exc:  # their leases run out instead
+            log.warning(
+                "outbox: could not give rows back", extra={"event": "outbox.release", "error": type(exc).__name__}
+            )
+        self.kick()
+
+    # ---- recording deliveries, together ----
+
+    async def _delivered(self, done: outbox.Delivered) -> None:
+        """A row went out: recorded with the others that went meanwhile, in one transaction (group commit);
+        returns once recorded (raises if it could not be)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._records.append((done, future))
+        self._record_wake.set()
+        await future
+
+    async def _record_loop(self) -> None:
+        while True:
+            if not self._records:
+                if self._stopping and not self._inflight:
+                    return
+                self._record_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._record_wake.wait(), POLL_SECONDS)
+                continue
+            batch, self._records = self._records, []
+            done = [d for d, _ in batch]
+            try:
+                await self._record(functools.partial(outbox.mark_sent_many, done=done))
+            except Exception as exc:  # the leases decide: sent again once they run out (their chats wait)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                self.delivered += len(batch)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+            if time.monotonic() < self._waiting_until:
+                self._wake.set()  # rows waiting behind the ones just recorded may be claimed now
 
     async def _beat(self) -> None:
         while not self._stopping:
@@ -258,39 +382,41 @@ class OutboxSender:
 
     # ---- one row ----
 
-    async def _deliver(self, row: outbox.Claimed) -> None:
+    async def _deliver(self, row: outbox.Claimed) -> bool:
+        """Whether the chat may go on to its next row (this one went, or can never go)."""
         try:
-            await self._attempt(row)
+            return await self._attempt(row)
         except Exception as exc:  # the database away while recording: the lease expires, the row comes back
             log.error(
                 "outbox: could not record a delivery", extra={"event": "outbox.record", "error": type(exc).__name__}
             )
+            return False
 
-    async def _attempt(self, row: outbox.Claimed) -> None:
+    async def _attempt(self, row: outbox.Claimed) -> bool:
         paused = self.rate.pause_left()
         if paused > 1:  # a 429 came after this row was claimed: give it back rather than hold its lease
-            await self._later(row, paused)
-            return
+            return await self._later(row, paused)
         try:
             if row.kind == outbox.DELETE:
-                await self._delete(row)
-            else:
-                await self._send(row)
+                return await self._delete(row)
+            await self._send(row)
+            return True
         except RetryAfter as exc:
             seconds = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
             self.rate.pause(now() + timedelta(seconds=seconds))
             log.warning("outbox: flood control", extra={"event": "outbox.429", "retry_after": seconds})
-            await self._later(row, seconds)
+            return await self._later(row, seconds)
         except (BadRequest, Forbidden) as exc:
             log.warning(
                 "outbox: Telegram refused a message", extra={"event": "outbox.refused", "error": type(exc).__name__}
             )
             await self._refused(row)
+            return True
         except Exception as exc:  # 5xx, timeouts, network: again later
             log.warning(
                 "outbox: sending failed, will retry", extra={"event": "outbox.retry", "error": type(exc).__name__}
             )
-            await self._later(row, backoff(row.attempts))
+            return await self._later(row, backoff(row.attempts))
 
     async def _send(self, row: outbox.Claimed) -> None:
         chat = int(row.payload["chat"])
@@ -312,9 +438,9 @@ class OutboxSender:
         else:
             await self.rate.acquire()
             sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
-        scrub = bool(row.payload.get("scrub"))
-        await self._record(lambda session: outbox.mark_sent(session, row.id, self.owner, sent, scrub=scrub))
-        self.delivered += 1
+        # recorded with the deliveries of other chats; the chat's next row waits for it: were this record lost,
+        # the row would be sent again when its lease ran out, after the newer ones
+        await self._delivered(outbox.Delivered(row.id, row.chat_key, tuple(sent), bool(row.payload.get("scrub"))))
 
     async def _record(self, work: Callable[[DbSession], Awaitable[object]]) -> None:
         """Record what Telegram did. It happened: were the database away now, letting the lease run out would
@@ -333,7 +459,7 @@ class OutboxSender:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECORD_RETRY_MAX)
 
-    async def _delete(self, row: outbox.Claimed) -> None:
+    async def _delete(self, row: outbox.Claimed) -> bool:
         """The safe exit: every id of the row and every id kept for the chat now (replies sent since it was
         written), newest first, 100 a call; each batch deleted is forgotten at once, what is left retried."""
         chat = int(row.payload["chat"])
@@ -348,23 +474,26 @@ class OutboxSender:
             except (BadRequest, Forbidden, RetryAfter):
                 raise
             except TelegramError:
-                await self._later(row, backoff(row.attempts), {**row.payload, "ids": ids})
-                return
+                return await self._later(row, backoff(row.attempts), {**row.payload, "ids": ids})
             ids = ids[DELETE_BATCH:]
             await self._record(functools.partial(outbox.forget_deleted, chat_key=row.chat_key, message_ids=batch))
         scrub = bool(row.payload.get("scrub"))
         await self._record(lambda session: outbox.mark_sent(session, row.id, self.owner, scrub=scrub))
+        self.delivered += 1
+        return True
 
-    async def _later(self, row: outbox.Claimed, seconds: float, payload: dict[str, object] | None = None) -> None:
-        """Not delivered now: due again later, unless it is too late (then it fails, see `_refused`)."""
+    async def _later(self, row: outbox.Claimed, seconds: float, payload: dict[str, object] | None = None) -> bool:
+        """Not delivered now: due again later (False: the chat waits for it), unless it is too late (then it
+        fails, see `_refused`, and the chat goes on)."""
         if now() - row.created_at >= (SAFE_EXIT_WINDOW if row.kind == outbox.DELETE else GIVE_UP):
             await self._refused(row)
-            return
+            return True
         async with self.db.transaction() as session:
             await outbox.retry_later(session, self.keys, row.id, self.owner, after=seconds, payload=payload)
             await outbox.not_shown(session, row.id)
             if self.rate.paused_until is not None and self.rate.paused_until > now():
                 await outbox.heartbeat(session, self.owner, self.rate.paused_until)
+        return False
 
     async def _refused(self, row: outbox.Claimed) -> None:
         """The row can never be delivered. A deletion that cannot finish: the person is told, in one line, to

@@ -135,7 +135,9 @@ def build_application(
         .concurrent_updates(max_updates_in_flight)
     )
     application = builder.build()
-    application.bot_data[OUTBOX_KEY] = OutboxSender(service.db, service.keys, bot)
+    sender = OutboxSender(service.db, service.keys, bot)
+    service.attach_sender(sender.owner, sender.written)
+    application.bot_data[OUTBOX_KEY] = sender
     application.bot_data[SERVICE_KEY] = service
     application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
     application.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
@@ -196,13 +198,12 @@ def _sender(update: Update) -> Sender | None:
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> Outcome | None:
     """The core handles the input and writes its replies (and the safe exit's deletions) to the outbox in the
-    same transaction; once committed, the sender is kicked to deliver them now. A duplicate update resends
-    whatever of it is still unsent."""
+    same transaction; once committed, it hands them to the outbox sender to deliver now (`attach_sender`). A
+    duplicate update resends whatever of it is still unsent."""
     sender = _sender(update)
     if sender is None:
         return None
     outcome = await _service(context).handle(update.update_id, sender, incoming)
-    outbox_sender(context.application).kick()
     if outcome.duplicate:
         log.info("duplicate update: its unsent replies are due again", extra={"event": "update.duplicate"})
     return outcome

@@ -116,6 +116,16 @@ class ConversationService:
         self.delivery_reports = delivery_reports
         """True when a sender reports what was delivered (bot/outbox.py): a new session then has no question on
         screen until its first one is delivered, and typed answers wait for it."""
+        self.outbox_owner: str | None = None
+        self.deliver_now: Callable[[list[outbox.Claimed]], None] | None = None
+        """The outbox's fast lane (`attach_sender`): rows written leased to this worker's sender, handed to it
+        (an empty list: rows were written that it must claim)."""
+
+    def attach_sender(self, owner: str, deliver_now: Callable[[list[outbox.Claimed]], None]) -> None:
+        """The channel's outbox sender in this process: an update's rows, when nothing else of the chat waits,
+        are written leased to it (`owner`) and handed to `deliver_now` once committed, so they are sent at once
+        without being claimed (storage.outbox.enqueue)."""
+        self.outbox_owner, self.deliver_now = owner, deliver_now
 
     async def handle(self, update_id: int | None, sender: Sender, incoming: Incoming) -> Outcome:
         """One input in one transaction, under the participant's lock. `update_id` (the channel's id of the
@@ -125,11 +135,19 @@ class ConversationService:
         async with self.db.transaction(lock_key=key) as session:
             if update_id is not None and not await repo.claim_update(session, update_id):
                 await outbox.resend_unsent(session, update_id)  # whatever of it is still unsent goes out again
-                return Outcome(duplicate=True)
-            turn = Turn(self, session, key, sender)
-            outcome = await turn.run(incoming)
-            await outbox.enqueue(session, self.keys, key, update_id, turn.deliveries(outcome, incoming))
-            return outcome
+                outcome, items, leased = Outcome(duplicate=True), [], []
+            else:
+                turn = Turn(self, session, key, sender)
+                outcome = await turn.run(incoming)
+                items = turn.deliveries(outcome, incoming)
+                lease_to = self.outbox_owner if turn.pending_elsewhere is False else None
+                if lease_to is not None:
+                    turn.shown(items)  # written with the session's state: its question goes out after commit
+                await turn.record_message(incoming, outcome)
+                leased = await outbox.enqueue(session, self.keys, key, update_id, items, lease_to=lease_to)
+        if self.deliver_now is not None and (items or outcome.duplicate):
+            self.deliver_now(leased)  # none leased: the sender looks for what is due
+        return outcome
 
     async def remember_sent(self, sender: Sender, message_ids: list[int]) -> None:
         """Keep the ids of messages just sent to a participant (ids only, at most 48 h) for the safe exit."""
@@ -152,12 +170,20 @@ class Turn:
         self.participant: Participant | None = None
         self.row: ConversationSession | None = None
         self.consultation: Consultation | None = None
+        self.pending_elsewhere: bool | None = None
+        """Whether the chat has outbox rows waiting that this worker's sender does not hold (None: not known)."""
+        self.known: bool | None = None
+        """Whether the person had a participant row when the update came (None: not loaded)."""
 
     async def load(self, consultation_code: str | None = None) -> None:
         """The participant with their current session, or (given a code) with their session in that
         consultation; one statement."""
-        found = await conversations.load_turn(self.s, self.key, consultation_code)
+        owner = self.service.outbox_owner
+        found = await conversations.load_turn(self.s, self.key, consultation_code, outbox_owner=owner)
         self.participant, self.row, self.consultation = found.participant, found.session, found.consultation
+        self.pending_elsewhere = found.pending_elsewhere
+        if self.known is None:
+            self.known = found.participant is not None
 
     async def named(self, scope: str) -> Invite | None:
         """Load for the consultation a choice names (`scope`): by its own code, with the person's session in it
@@ -189,14 +215,29 @@ class Turn:
     async def run(self, incoming: Incoming) -> Outcome:
         outcome = await self.dispatch(incoming)
         outcome.replies = [with_exit(reply) for reply in outcome.replies]
+        outcome.language = self.language
+        return outcome
+
+    async def record_message(self, incoming: Incoming, outcome: Outcome) -> None:
+        """The person's own message (or the one they chose on): its id only, at most 48 h, for the safe exit.
+        The message chosen on is the bot's: kept when it was sent, unless it was sent before the person had a
+        participant row (the consent message), so only then kept here."""
         participant_id = self.participant.id if self.participant is not None else None
+        if isinstance(incoming, Press) and self.known:
+            return
         if self.sender.message_id is not None and not outcome.delete_ids and participant_id is not None:
-            # the person's own message (or the one they chose on): its id only, at most 48 h, for the safe exit
             await privacy_ops.record_sent_message(
                 self.s, participant_id, self.sender.message_id, from_bot=isinstance(incoming, Press)
             )
-        outcome.language = self.language
-        return outcome
+
+    def shown(self, items: list[outbox.Item]) -> None:
+        """The last question among the rows about to be sent counts as on screen from now (as a claimed row's
+        does: storage.outbox.claim), written with the session's state rather than by a statement of its own."""
+        row = self.row
+        steps = [i.step for i in items if i.step is not None and row is not None and i.session_id == row.id]
+        if row is not None and steps and row.shown_step != steps[-1]:
+            row.shown_step = steps[-1]
+            self.s.add(row)
 
     def deliveries(self, outcome: Outcome, incoming: Incoming) -> list[outbox.Item]:
         """What the outcome asks the channel to do, in order, as outbox items written in this transaction: the

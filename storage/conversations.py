@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, literal, union_all
+from sqlalchemy import Select, and_, exists, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,22 +18,27 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
 from storage.invites import normalise
-from storage.models import Consultation, ConversationSession, Participant, SentMessage
+from storage.models import Consultation, ConversationSession, OutboxMessage, Participant, SentMessage
 from storage.repository import LIVE_STATUSES, now, today
 
 
 @dataclass(frozen=True)
 class TurnRows:
     """What one update of one participant works on: the participant (None for someone never seen, or erased),
-    their session and its consultation (None when there is none)."""
+    their session and its consultation (None when there is none); given a worker (`outbox_owner`), whether the
+    chat has outbox rows pending that this worker does not hold (None: not asked)."""
 
     participant: Participant | None
     session: ConversationSession | None
     consultation: Consultation | None
+    pending_elsewhere: bool | None = None
 
 
-async def load_turn(session: AsyncSession, pseudonym: str, consultation_code: str | None = None) -> TurnRows:
-    """The participant, a session and its consultation, in one statement.
+async def load_turn(
+    session: AsyncSession, pseudonym: str, consultation_code: str | None = None, *, outbox_owner: str | None = None
+) -> TurnRows:
+    """The participant, a session and its consultation, in one statement (with `outbox_owner`, also whether the
+    chat has outbox rows pending that this worker does not hold: the outbox's fast lane, storage.outbox.enqueue).
 
     With `consultation_code`: that consultation (by its own code, case-insensitively; found even when the
     participant is new) and the participant's session in it, whatever its status. Without: the participant's
@@ -72,6 +77,14 @@ async def load_turn(session: AsyncSession, pseudonym: str, consultation_code: st
             .outerjoin(ConversationSession, col(ConversationSession.id) == current)
             .outerjoin(Consultation, col(Consultation.id) == col(ConversationSession.consultation_id))
         )
+    if outbox_owner is not None:
+        others = or_(col(OutboxMessage.lease_owner).is_(None), col(OutboxMessage.lease_owner) != outbox_owner)
+        pending = exists().where(
+            col(OutboxMessage.chat_key) == pseudonym, col(OutboxMessage.state) == "pending", others
+        )
+        with_pending: Any = statement.add_columns(pending.label("pending_elsewhere"))
+        asked = (await session.exec(with_pending)).one()
+        return TurnRows(asked[0], asked[1], asked[2], bool(asked[3]))
     row = (await session.exec(statement)).one()
     return TurnRows(row[0], row[1], row[2])
 
@@ -131,21 +144,21 @@ async def start_session(
 async def save_state(
     session: AsyncSession, row: ConversationSession, *, state: str, status: str, language: str, context: str
 ) -> None:
-    """Write down where the participant now is (the engine decided it); the session counts as used now."""
+    """Write down where the participant now is (the engine decided it); the session counts as used now. Written
+    with the transaction's next statement or its commit (autoflush), so that what else of the session the turn
+    changes (`shown_step`) goes in the same UPDATE."""
     row.state = state
     row.status = status
     row.language = language
     row.context = context
     row.updated_at = now()
     session.add(row)
-    await session.flush()
 
 
 async def set_session_language(session: AsyncSession, row: ConversationSession, language: str) -> None:
     row.language = language
     row.updated_at = now()
     session.add(row)
-    await session.flush()
 
 
 async def remember_messages(
@@ -153,25 +166,29 @@ async def remember_messages(
 ) -> None:
     """Keep message ids of a participant's chat for the safe exit (ids only, purged at 48 h), in one statement;
     nothing is kept for someone with no participant row, and ids already kept are ignored."""
-    ids = list(dict.fromkeys(message_ids))
-    if not ids:
-        return
+    await remember_many(session, [(pseudonym, message_id) for message_id in message_ids], from_bot=from_bot)
+
+
+async def remember_many(session: AsyncSession, sent: Iterable[tuple[str, int]], *, from_bot: bool = True) -> None:
+    """`remember_messages` for several chats at once: (pseudonym, message id) pairs, one statement per 200."""
+    pairs = list(dict.fromkeys(sent))
     sent_at = now()
-    rows: list[Select[Any, Any, Any, Any]] = [
-        sa_select(
-            col(Participant.id).label("participant_id"),
-            literal(message_id, SentMessage.__table__.c.message_id.type).label("message_id"),  # type: ignore[attr-defined]
-            literal(from_bot).label("from_bot"),
-            literal(sent_at, SentMessage.__table__.c.sent_at.type).label("sent_at"),  # type: ignore[attr-defined]
-        ).where(col(Participant.pseudonym) == pseudonym)
-        for message_id in ids
-    ]
-    source = rows[0] if len(rows) == 1 else union_all(*rows)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(SentMessage)
-        .from_select(["participant_id", "message_id", "from_bot", "sent_at"], source)
-        .on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
-    )
-    await session.exec(statement)
+    for start in range(0, len(pairs), 200):
+        rows: list[Select[Any, Any, Any, Any]] = [
+            sa_select(
+                col(Participant.id).label("participant_id"),
+                literal(message_id, SentMessage.__table__.c.message_id.type).label("message_id"),  # type: ignore[attr-defined]
+                literal(from_bot).label("from_bot"),
+                literal(sent_at, SentMessage.__table__.c.sent_at.type).label("sent_at"),  # type: ignore[attr-defined]
+            ).where(col(Participant.pseudonym) == pseudonym)
+            for pseudonym, message_id in pairs[start : start + 200]
+        ]
+        source = rows[0] if len(rows) == 1 else union_all(*rows)
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(SentMessage)
+            .from_select(["participant_id", "message_id", "from_bot", "sent_at"], source)
+            .on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
+        )
+        await session.exec(statement)

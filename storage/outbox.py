@@ -7,6 +7,9 @@ on the lease (`UPDATE ... WHERE lease expired`), so several workers never hold t
 PostgreSQL the candidates are read `FOR UPDATE SKIP LOCKED` so workers do not queue behind each other.
 A worker that dies leaves its lease to expire; the row is then claimed again (at-least-once on a crash between
 the Bot API call and `mark_sent`: Telegram has no idempotency key, see README "Reliability").
+The fast lane: a handler that found no pending row of the chat but the ones its own worker holds writes the new
+rows already leased to that worker (`enqueue(lease_to=...)`), which sends them without claiming; deliveries are
+recorded many at a time (`mark_sent_many`).
 
 The chat id and the text are personal data: they are only in `payload_cipher`, encrypted with the key ring and
 bound to the row (chat key, update, position), and wiped when the row is sent.
@@ -27,7 +30,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.conversations import remember_messages
+from storage.conversations import remember_many, remember_messages
 from storage.database import SCRUB, request_scrub
 from storage.models import ConversationSession, OutboxMessage, OutboxWorker, Participant, SentMessage
 from storage.privacy import KeyRing
@@ -63,6 +66,16 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Delivered:
+    """A row the Bot API accepted, waiting to be recorded: `message_ids` are the messages it made."""
+
+    row_id: int
+    chat_key: str
+    message_ids: tuple[int, ...] = ()
+    scrub: bool = False
+
+
+@dataclass(frozen=True)
 class Claimed:
     """A row a worker holds the lease on, its payload decrypted."""
 
@@ -84,16 +97,29 @@ def _seal(keys: KeyRing, payload: dict[str, Any], context: str) -> tuple[bytes, 
 
 
 async def enqueue(
-    session: AsyncSession, keys: KeyRing, chat_key: str, update_id: int | None, items: Sequence[Item]
-) -> None:
-    """Write the items for one chat, in order, in one statement, in the caller's transaction."""
+    session: AsyncSession,
+    keys: KeyRing,
+    chat_key: str,
+    update_id: int | None,
+    items: Sequence[Item],
+    *,
+    lease_to: str | None = None,
+) -> list[Claimed]:
+    """Write the items for one chat, in order, in one statement, in the caller's transaction.
+
+    `lease_to`: the caller knows the chat has no pending row but ones this worker holds (`pending_elsewhere`
+    false, read under the participant's lock): the rows are written already leased to it and returned, their
+    payloads in the clear, for its sender to deliver after commit without claiming them (the fast lane). Else
+    nothing is returned and the rows wait to be claimed."""
     if not items:
-        return
+        return []
     at = now()
     erased = bool(session.info.get(SCRUB))  # written with an erasure: scrubbed from disk once sent
     rows = []
+    payloads = []
     for position, item in enumerate(items):
         payload = {**item.payload, "scrub": True} if erased else item.payload
+        payloads.append(payload)
         cipher, key_id = _seal(keys, payload, outbox_context(chat_key, update_id, position))
         rows.append(
             {
@@ -109,9 +135,20 @@ async def enqueue(
                 "attempts": 0,
                 "next_attempt_at": at,
                 "created_at": at,
+                "lease_owner": lease_to,
+                "lease_until": at + LEASE if lease_to else None,
             }
         )
-    await session.exec(OutboxMessage.__table__.insert().values(rows))  # type: ignore[attr-defined]
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    if lease_to is None:
+        await session.exec(table.insert().values(rows))
+        return []
+    written = await session.exec(table.insert().values(rows).returning(table.c.id, table.c.position))
+    ids = {int(position): int(row_id) for row_id, position in written.all()}
+    return [
+        Claimed(ids[position], chat_key, item.kind, payloads[position], 0, at, update_id)
+        for position, item in enumerate(items)
+    ]
 
 
 async def resend_unsent(session: AsyncSession, update_id: int) -> int:
@@ -192,6 +229,36 @@ async def mark_sent(
     if scrub:
         request_scrub(session)
     return mine
+
+
+async def mark_sent_many(session: AsyncSession, done: Sequence[Delivered]) -> None:
+    """Rows delivered, recorded together (the sender's group commit): deleted, and the new message ids kept for
+    the safe exit, in two statements however many rows and chats. A row no longer pending (failed meanwhile) is
+    left as it is; its ids are kept all the same (the messages exist)."""
+    if not done:
+        return
+    for start in range(0, len(done), 200):
+        batch = done[start : start + 200]
+        await session.exec(
+            delete(OutboxMessage).where(
+                col(OutboxMessage.id).in_([d.row_id for d in batch]), col(OutboxMessage.state) == PENDING
+            )
+        )
+        sent = [(d.chat_key, message_id) for d in batch for message_id in d.message_ids]
+        await remember_many(session, sent)
+    if any(d.scrub for d in done):
+        request_scrub(session)
+
+
+async def release(session: AsyncSession, row_ids: Sequence[int], owner: str) -> None:
+    """Give back rows leased to `owner` that it will not send now (their chat's earlier row failed): due at once
+    for whoever claims them, in order."""
+    if row_ids:
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(row_ids)), col(OutboxMessage.lease_owner) == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
 
 
 async def _shown(session: AsyncSession, session_id: int, step: int) -> None:
