@@ -1,5 +1,6 @@
 """`python -m bot run` with the outbox sender at another overall rate, for bench/e2e.py's `--voices-overall-rate`
-experiment: `python -m bench.e2e_voices RATE` (0 lifts the overall limit). The product's own limit (bot/outbox.py:
+experiment and bench/e2e_pg.py: `python -m bench.e2e_voices RATE [--webhook]` (0 lifts the overall limit; the
+arguments after RATE go to `bot run`). The product's own limit (bot/outbox.py:
 30 messages a second for the bot as a whole, shared by the live workers) is what Telegram enforces for messages to
 many chats, so this shows what that limit costs, not a setting to ship."""
 
@@ -24,7 +25,7 @@ def main() -> int:
     OutboxSender.__init__ = init  # type: ignore[method-assign]
     from bot.cli import main as run
 
-    return run(["run"])
+    return run(["run", *sys.argv[2:]])
 
 
 if __name__ == "__main__":
