@@ -184,6 +184,8 @@ class RoundRobin:
     async def forward(self, request: web.Request) -> web.Response:
         if self.session is None:
             self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        if not self.targets:
+            return web.Response(status=503, text="no worker yet")
         target = self.targets[self.turn % len(self.targets)]
         self.turn += 1
         headers = {k: v for k, v in request.headers.items() if k in ("Content-Type", SECRET_HEADER)}
@@ -296,9 +298,9 @@ class Row:
     lost: int = 0  # updates without a reply within the users' patience
     workers_ms: float = float("nan")  # CPU per answered action: the workers together
     server_ms: float = float("nan")  # ... the PostgreSQL server
-    connections: int = 0  # connections opened to the database meanwhile (a pool closing and reopening them)
-    machine_busy: float = float("nan")  # share of the machine's CPU (all cores) in use meanwhile, in %
     stand_in_ms: float = float("nan")  # ... this process: emulator, users and proxy
+    machine_busy: float = float("nan")  # share of the machine's CPU (all cores) in use meanwhile, in %
+    connections: int = 0  # connections opened to the database meanwhile (a pool closing and reopening them)
 
 
 @dataclass
