@@ -62,6 +62,7 @@ from bench.e2e import (
     voices_environment,
     write_readme,
 )
+from bot.outbox import GLOBAL_RATE
 from bot.runners import SECRET_HEADER, WEBHOOK_PATH
 from config.settings import SANDBOX_TOKEN
 from sandbox import Emulator, create_sandbox_app
@@ -219,8 +220,10 @@ async def webhook_workers(
     environment = voices_environment(api_url, data)
     environment.update({"DATABASE_URL": database_url, "VOICES_WEBHOOK_SECRET": SECRET})
     await prepare_voices(environment, data)
-    if overall_rate is None:
+    if overall_rate is None and not os.environ.get("BENCH_POOL_CONNECTIONS"):
         command = [sys.executable, "-m", "bot", "run", "--webhook"]
+    elif overall_rate is None:
+        command = [sys.executable, "-m", "bench.e2e_voices", f"{GLOBAL_RATE:g}", "--webhook"]
     else:
         command = [sys.executable, "-m", "bench.e2e_voices", f"{overall_rate:g}", "--webhook"]
     workers = Workers([], [], [])
@@ -489,7 +492,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round, 1 worker, 1 s at 5 and 10/s")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md as it is")
+    parser.add_argument(
+        "--pool-connections",
+        type=int,
+        help="experiment: each worker keeps this many PostgreSQL connections open (none opened beyond them) "
+        "instead of the product's pool; implies --no-readme",
+    )
     args = parser.parse_args(argv)
+    if args.pool_connections:
+        os.environ["BENCH_POOL_CONNECTIONS"] = str(args.pool_connections)  # read by bench/e2e_voices.py
+        args.no_readme = True
     if args.quick:
         args.rounds, args.workers, args.seconds, args.rates = 1, "1", 1.0, "5,10"
         args.limited_workers = 0 if args.limited_workers is None else args.limited_workers
