@@ -1,7 +1,7 @@
 """Benchmark: `python -m bot run --webhook` on PostgreSQL, N workers behind a proxy, offered 20 and 100 updates/s.
 
 Usage: python -m bench.e2e_pg [--workers 1,2,3,4] [--rates 20,100] [--seconds 10] [--rounds 3]
-       [--limited-workers N] [--quick] [--no-readme]
+       [--limited-workers N] [--quick] [--no-readme] [--pool-connections N]
 Issue 11: "p99 < 50 ms from update to reply ... at 100 updates/s on PostgreSQL with as many webhook workers as it
 takes, and the benchmark says how many." The users, the script and the open loop are bench/e2e.py's; here:
 - a fresh PostgreSQL database per worker count and round (`voices_bench_<pid>_<n>` on the server of
@@ -20,6 +20,8 @@ the updates still unanswered when the offered period ends (the backlog), and CPU
 workers together, the PostgreSQL server processes serving their connections, and this process (emulator, users
 and proxy), all on the same machine. Each figure is min / median / max over the rounds.
 Prints the table and rewrites it in bench/README.md (between the `<!-- e2e-pg-bench -->` marks).
+--pool-connections N (an experiment, printed only): each worker keeps N PostgreSQL connections open and opens
+none beyond them, instead of storage/database.py's pool (5 kept, up to 15 more opened and closed as needed).
 """
 
 from __future__ import annotations
@@ -369,10 +371,13 @@ async def offer(
     patience: float,
 ) -> Row:
     row = Row()
+    given_up = {chat for chat, (_, future) in replies.waiting.items() if not future.done()}  # earlier, lost
 
     async def at_the_end() -> None:
         await asyncio.sleep(seconds)
-        row.unanswered = sum(1 for _, future in replies.waiting.values() if not future.done())
+        row.unanswered = sum(
+            1 for chat, (_, future) in replies.waiting.items() if not future.done() and chat not in given_up
+        )
         row.outbox = await outbox_backlog(workers.ports[0])
 
     await server.begin()
