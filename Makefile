@@ -78,6 +78,7 @@ bench: install i18n-compile
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench.summaries
 	$(BIN)/python -m bench.e2e --profile
+	$(BIN)/python -m bench.e2e_pg
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -220,7 +220,8 @@ def voices_environment(base_url: str, data: Path) -> dict[str, str]:
 
 async def prepare_voices(environment: dict[str, str], data: Path) -> None:
     """The schema, an admin account and the consultation, made before the run as an operator would (so the
-    run measured is a worker's ordinary start, not the first start that hashes the first admin's password)."""
+    run measured is a worker's ordinary start, not the first start that hashes the first admin's password); in
+    the environment's DATABASE_URL, else SQLite in `data`."""
     from consultations.lifecycle import ensure_consultation
     from flows.loader import shipped_library
     from storage.database import Database
@@ -232,7 +233,7 @@ async def prepare_voices(environment: dict[str, str], data: Path) -> None:
     _, error = await made.communicate()
     if made.returncode:
         raise RuntimeError(f"could not prepare the database: {error.decode(errors='replace')}")
-    database = Database(f"sqlite+aiosqlite:///{data / 'voices.db'}")
+    database = Database(environment.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data / 'voices.db'}")
     try:
         await ensure_consultation(
             database,
@@ -452,13 +453,14 @@ def table(results: dict[str, list[Figures]], rates: tuple[int, ...]) -> list[str
     return lines
 
 
-def write_readme(lines: list[str]) -> None:
+def write_readme(lines: list[str], mark: str = MARK) -> None:
+    """Rewrite the table between the two `mark` lines of bench/README.md (added at the end when missing)."""
     text = README.read_text(encoding="utf-8")
-    if MARK not in text:
-        text += f"\n{MARK}\n{MARK}\n"
-    before, _, rest = text.partition(MARK)
-    _, _, after = rest.partition(MARK)
-    README.write_text(before + "\n".join([MARK, *lines, MARK]) + after, encoding="utf-8")
+    if mark not in text:
+        text += f"\n{mark}\n{mark}\n"
+    before, _, rest = text.partition(mark)
+    _, _, after = rest.partition(mark)
+    README.write_text(before + "\n".join([mark, *lines, mark]) + after, encoding="utf-8")
 
 
 def write_profile(path: Path, target: Path, top: int = 40) -> None:

@@ -54,9 +54,12 @@ class Emulator:
         webhook_retry_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
         webhook_timeout: float = 10.0,
         allow_http_webhooks: bool = True,
+        parallel_webhook: bool = False,
     ) -> None:
         """``state_dir``: where the id counters are kept so that a restart is invisible to the bot (``make run``
-        passes the data directory); without it ids start at 1. ``seed`` seeds the faults' random choices."""
+        passes the data directory); without it ids start at 1. ``seed`` seeds the faults' random choices.
+        ``parallel_webhook``: deliver to the webhook as Telegram does under load (up to ``max_connections`` at
+        once, each chat in order; see :mod:`sandbox.webhook`) instead of one update at a time."""
         bot_id_part = token.split(":", 1)[0]
         if ":" not in token or not bot_id_part.isdigit():
             raise ValueError("token must look like '<digits>:<secret>'")
@@ -84,6 +87,7 @@ class Emulator:
             retry_delays=tuple(webhook_retry_delays),
             timeout=webhook_timeout,
             allow_http=allow_http_webhooks,
+            parallel=parallel_webhook,
         )
         self.faults = Faults(self.clock, seed)
         self._acting = UserActions(self.store, self.updates, self.bot_id)

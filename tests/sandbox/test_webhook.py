@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from telegram.error import BadRequest, Conflict
 
 from sandbox import ApiError, Emulator, FakeClock, SandboxUser
 
-from .conftest import telegram_error
+from .conftest import TOKEN, telegram_error
 
 
 @dataclass
@@ -121,3 +122,57 @@ async def test_drop_pending_updates(bot: Bot, emulator: Emulator, alice: Sandbox
     emulator.user_sends_text(alice, "old")
     assert await bot.delete_webhook(drop_pending_updates=True)
     assert emulator.pending_updates() == []
+
+
+@dataclass
+class HeldReceiver:
+    """Holds every POST until the test answers it with a status."""
+
+    held: dict[int, asyncio.Future[int]] = field(default_factory=dict)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        update_id = int((await request.json())["update_id"])
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.held[update_id] = answer
+        return web.Response(status=await answer, text="")
+
+
+async def test_parallel_delivery_takes_chats_at_once_each_in_order(clock: FakeClock) -> None:
+    """As Telegram's Bot API server: up to max_connections POSTs at once, one chat's updates one at a time and in
+    order, and a chat waiting for a redelivery holds back only its own updates."""
+    emulator = Emulator(token=TOKEN, clock=clock, webhook_retry_delays=(1,), parallel_webhook=True)
+    rec = HeldReceiver()
+    app = web.Application()
+    app.router.add_post("/hook", rec.handle)
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    try:
+        alice, bob, carol = (emulator.new_user(name) for name in ("Alice", "Bob", "Carol"))
+        a1, a2 = emulator.user_sends_text(alice, "a1"), emulator.user_sends_text(alice, "a2")
+        b1, c1 = emulator.user_sends_text(bob, "b1"), emulator.user_sends_text(carol, "c1")
+        await emulator.call("setWebhook", {"url": str(srv.make_url("/hook")), "max_connections": 2})
+        await emulator.wait_until(lambda: len(rec.held) == 2, timeout=3)
+        assert set(rec.held) == {a1, b1}  # two connections; Alice's second waits for her first
+        rec.held[b1].set_result(500)  # Bob's fails: his chat waits 1 s for the redelivery, the connection is free
+        await emulator.wait_until(lambda: c1 in rec.held, timeout=3)
+        assert a2 not in rec.held
+        rec.held[a1].set_result(200)
+        rec.held[c1].set_result(200)
+        await emulator.wait_until(lambda: a2 in rec.held, timeout=3)
+        rec.held[a2].set_result(200)
+        await clock.until_sleeping()
+        del rec.held[b1]
+        clock.advance(1)
+        await emulator.wait_until(lambda: b1 in rec.held, timeout=3)
+        rec.held[b1].set_result(200)
+        await emulator.wait_until(lambda: emulator.pending_update_count == 0, timeout=3)
+        assert [(d.update_id, d.status) for d in emulator.webhook_deliveries] == [
+            (b1, 500),
+            (a1, 200),
+            (c1, 200),
+            (a2, 200),
+            (b1, 200),
+        ]
+    finally:
+        await emulator.aclose()
+        await srv.close()
