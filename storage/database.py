@@ -69,10 +69,12 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
-            # up to POOL_CONNECTIONS connections: the updates in flight (16 by default) hold one each, plus the
-            # dashboard and the cleanup; keep workers x POOL_CONNECTIONS under PostgreSQL's max_connections
-            kwargs["pool_size"] = 5
-            kwargs["max_overflow"] = POOL_CONNECTIONS - 5
+            # POOL_CONNECTIONS connections, kept open once opened (none beyond): the updates in flight (16 by
+            # default) hold one each, plus the outbox, the dashboard and the cleanup; opening and closing extra
+            # ones under load cost the server more CPU than the answers (bench/e2e_pg.py); keep workers x
+            # POOL_CONNECTIONS under PostgreSQL's max_connections
+            kwargs["pool_size"] = POOL_CONNECTIONS
+            kwargs["max_overflow"] = 0
             # a server that does not answer is reported (DatabaseUnavailable) after 10 s, not asyncpg's 60 s
             kwargs["connect_args"] = {"timeout": connect_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
