@@ -1,7 +1,7 @@
 """Benchmark: `python -m bot run --webhook` on PostgreSQL, N workers behind a proxy, offered 20 and 100 updates/s.
 
 Usage: python -m bench.e2e_pg [--workers 1,2,3,4] [--rates 20,100] [--seconds 10] [--rounds 3]
-       [--limited-workers N] [--quick] [--no-readme] [--pool-connections N]
+       [--limited-workers N] [--quick] [--no-readme]
 Issue 11: "p99 < 50 ms from update to reply ... at 100 updates/s on PostgreSQL with as many webhook workers as it
 takes, and the benchmark says how many." The users, the script and the open loop are bench/e2e.py's; here:
 - a fresh PostgreSQL database per worker count and round (`voices_bench_<pid>_<n>` on the server of
@@ -20,8 +20,6 @@ the updates still unanswered when the offered period ends (the backlog), and CPU
 workers together, the PostgreSQL server processes serving their connections, and this process (emulator, users
 and proxy), all on the same machine. Each figure is min / median / max over the rounds.
 Prints the table and rewrites it in bench/README.md (between the `<!-- e2e-pg-bench -->` marks).
---pool-connections N (an experiment, printed only): each worker keeps N PostgreSQL connections open and opens
-none beyond them, instead of storage/database.py's pool (5 kept, up to 15 more opened and closed as needed).
 """
 
 from __future__ import annotations
@@ -64,7 +62,6 @@ from bench.e2e import (
     voices_environment,
     write_readme,
 )
-from bot.outbox import GLOBAL_RATE
 from bot.runners import SECRET_HEADER, WEBHOOK_PATH
 from config.settings import SANDBOX_TOKEN
 from sandbox import Emulator, create_sandbox_app
@@ -222,10 +219,8 @@ async def webhook_workers(
     environment = voices_environment(api_url, data)
     environment.update({"DATABASE_URL": database_url, "VOICES_WEBHOOK_SECRET": SECRET})
     await prepare_voices(environment, data)
-    if overall_rate is None and not os.environ.get("BENCH_POOL_CONNECTIONS"):
+    if overall_rate is None:
         command = [sys.executable, "-m", "bot", "run", "--webhook"]
-    elif overall_rate is None:
-        command = [sys.executable, "-m", "bench.e2e_voices", f"{GLOBAL_RATE:g}", "--webhook"]
     else:
         command = [sys.executable, "-m", "bench.e2e_voices", f"{overall_rate:g}", "--webhook"]
     workers = Workers([], [], [])
@@ -497,16 +492,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round, 1 worker, 1 s at 5 and 10/s")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md as it is")
-    parser.add_argument(
-        "--pool-connections",
-        type=int,
-        help="experiment: each worker keeps this many PostgreSQL connections open (none opened beyond them) "
-        "instead of the product's pool; implies --no-readme",
-    )
     args = parser.parse_args(argv)
-    if args.pool_connections:
-        os.environ["BENCH_POOL_CONNECTIONS"] = str(args.pool_connections)  # read by bench/e2e_voices.py
-        args.no_readme = True
     if args.quick:
         args.rounds, args.workers, args.seconds, args.rates = 1, "1", 1.0, "5,10"
         args.limited_workers = 0 if args.limited_workers is None else args.limited_workers

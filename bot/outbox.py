@@ -97,6 +97,10 @@ def backoff(attempts: int) -> float:
     return float(min(BACKOFF_MAX, BACKOFF_BASE * 2.0**attempts) * random.uniform(0.8, 1.2))
 
 
+class LeaseLost(Exception):
+    """The row's lease ran out and another worker holds it now: not sent here."""
+
+
 class RateShare:
     """A token bucket at this worker's share of the global rate, and the global pause after a 429."""
 
@@ -180,6 +184,17 @@ class OutboxSender:
         """Something was just committed to the outbox: look now (and for a moment, often)."""
         self._waiting_until = time.monotonic() + WAITING_FOR
         self._wake.set()
+
+    def lease_owner(self) -> str | None:
+        """Who takes an update's rows at once (the fast lane): this worker while what it holds goes out within a
+        quarter of a lease at its share of the rate; None when busy, so that the rows are left to whichever
+        worker claims them (every worker's share of the rate works, and no row waits long on a lease here)."""
+        if not self._started or self._stopping:
+            return None
+        held = sum(len(queue) for queue in self._chains.values())
+        if held >= self.rate.rate * outbox.LEASE.total_seconds() / 4:
+            return None
+        return self.owner
 
     def written(self, leased: list[outbox.Claimed]) -> None:
         """Rows were just committed for a chat (bot.telegram hands this to the core, ConversationService.
@@ -307,6 +322,17 @@ class OutboxSender:
             self._inflight.pop(chat, None)
             self._wake.set()
 
+    async def _still_mine(self, row: outbox.Claimed) -> None:
+        """Right before a Bot API call: a row held for half its lease (queued behind others, waiting for the rate)
+        has its lease renewed, so that no other worker takes it meanwhile and sends it a second time after
+        newer ones. Raises LeaseLost when it is no longer this worker's."""
+        if time.monotonic() - row.leased_at < outbox.LEASE.total_seconds() / 2:
+            return
+        async with self.db.transaction() as session:
+            if await outbox.renew(session, row.id, self.owner):
+                return
+        raise LeaseLost(row.id)
+
     def _chore(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._chores.add(task)
@@ -401,6 +427,9 @@ class OutboxSender:
                 return await self._delete(row)
             await self._send(row)
             return True
+        except LeaseLost:  # another worker has it now: the chat's next rows wait for it there
+            log.warning("outbox: a lease ran out before its row was sent", extra={"event": "outbox.lease_lost"})
+            return False
         except RetryAfter as exc:
             seconds = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
             self.rate.pause(now() + timedelta(seconds=seconds))
@@ -426,6 +455,7 @@ class OutboxSender:
         sent: list[int] = []
         if row.kind == outbox.EDIT:
             await self.rate.acquire()
+            await self._still_mine(row)
             try:
                 await self.bot.edit_message_text(
                     shown.text, chat_id=chat, message_id=int(row.payload["message_id"]), reply_markup=keyboard
@@ -437,6 +467,7 @@ class OutboxSender:
                     sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
         else:
             await self.rate.acquire()
+            await self._still_mine(row)
             sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
         # recorded with the deliveries of other chats; the chat's next row waits for it: were this record lost,
         # the row would be sent again when its lease ran out, after the newer ones
@@ -469,6 +500,7 @@ class OutboxSender:
         while ids:
             batch = ids[:DELETE_BATCH]
             await self.rate.acquire()
+            await self._still_mine(row)
             try:
                 await self.bot.delete_messages(chat, batch)
             except (BadRequest, Forbidden, RetryAfter):

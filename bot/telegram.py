@@ -136,7 +136,7 @@ def build_application(
     )
     application = builder.build()
     sender = OutboxSender(service.db, service.keys, bot)
-    service.attach_sender(sender.owner, sender.written)
+    service.attach_sender(sender.lease_owner, sender.written)
     application.bot_data[OUTBOX_KEY] = sender
     application.bot_data[SERVICE_KEY] = service
     application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))

@@ -116,16 +116,19 @@ class ConversationService:
         self.delivery_reports = delivery_reports
         """True when a sender reports what was delivered (bot/outbox.py): a new session then has no question on
         screen until its first one is delivered, and typed answers wait for it."""
-        self.outbox_owner: str | None = None
+        self.lease_owner: Callable[[], str | None] = lambda: None
         self.deliver_now: Callable[[list[outbox.Claimed]], None] | None = None
         """The outbox's fast lane (`attach_sender`): rows written leased to this worker's sender, handed to it
         (an empty list: rows were written that it must claim)."""
 
-    def attach_sender(self, owner: str, deliver_now: Callable[[list[outbox.Claimed]], None]) -> None:
+    def attach_sender(
+        self, lease_owner: Callable[[], str | None], deliver_now: Callable[[list[outbox.Claimed]], None]
+    ) -> None:
         """The channel's outbox sender in this process: an update's rows, when nothing else of the chat waits,
-        are written leased to it (`owner`) and handed to `deliver_now` once committed, so they are sent at once
-        without being claimed (storage.outbox.enqueue)."""
-        self.outbox_owner, self.deliver_now = owner, deliver_now
+        are written leased to it (`lease_owner()` names it; None while it has no room, then the rows are left
+        for any worker to claim) and handed to `deliver_now` once committed, so they are sent at once without
+        being claimed (storage.outbox.enqueue)."""
+        self.lease_owner, self.deliver_now = lease_owner, deliver_now
 
     async def handle(self, update_id: int | None, sender: Sender, incoming: Incoming) -> Outcome:
         """One input in one transaction, under the participant's lock. `update_id` (the channel's id of the
@@ -140,7 +143,7 @@ class ConversationService:
                 turn = Turn(self, session, key, sender)
                 outcome = await turn.run(incoming)
                 items = turn.deliveries(outcome, incoming)
-                lease_to = self.outbox_owner if turn.pending_elsewhere is False else None
+                lease_to = turn.outbox_owner if turn.pending_elsewhere is False else None
                 if lease_to is not None:
                     turn.shown(items)  # written with the session's state: its question goes out after commit
                 await turn.record_message(incoming, outcome)
@@ -172,13 +175,17 @@ class Turn:
         self.consultation: Consultation | None = None
         self.pending_elsewhere: bool | None = None
         """Whether the chat has outbox rows waiting that this worker's sender does not hold (None: not known)."""
+        self.outbox_owner: str | None = None
+        """The worker whose sender takes this update's rows (the fast lane), when it has room."""
         self.known: bool | None = None
         """Whether the person had a participant row when the update came (None: not loaded)."""
 
     async def load(self, consultation_code: str | None = None) -> None:
         """The participant with their current session, or (given a code) with their session in that
         consultation; one statement."""
-        owner = self.service.outbox_owner
+        if self.outbox_owner is None:  # asked once per update
+            self.outbox_owner = self.service.lease_owner()
+        owner = self.outbox_owner
         found = await conversations.load_turn(self.s, self.key, consultation_code, outbox_owner=owner)
         self.participant, self.row, self.consultation = found.participant, found.session, found.consultation
         self.pending_elsewhere = found.pending_elsewhere

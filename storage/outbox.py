@@ -18,8 +18,9 @@ bound to the row (chat key, update, position), and wiped when the row is sent.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,6 +87,8 @@ class Claimed:
     attempts: int
     created_at: datetime
     update_id: int | None
+    leased_at: float = field(default_factory=time.monotonic)
+    """When the lease was taken (monotonic clock of this process)."""
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -248,6 +251,20 @@ async def mark_sent_many(session: AsyncSession, done: Sequence[Delivered]) -> No
         await remember_many(session, sent)
     if any(d.scrub for d in done):
         request_scrub(session)
+
+
+async def renew(session: AsyncSession, row_id: int, owner: str) -> bool:
+    """Extend `owner`'s lease on a row it still holds (a row queued behind slow sends); False: it was lost."""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == row_id,
+            col(OutboxMessage.lease_owner) == owner,
+            col(OutboxMessage.state) == PENDING,
+        )
+        .values(lease_until=now() + LEASE)
+    )
+    return bool(result.rowcount)
 
 
 async def release(session: AsyncSession, row_ids: Sequence[int], owner: str) -> None:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel, select
 
-from storage import outbox
+from storage import conversations, outbox
 from storage.database import Database
 from storage.models import OutboxMessage
 from storage.privacy import KeyRing
@@ -143,3 +143,59 @@ async def test_a_duplicate_update_makes_its_unsent_rows_due_again(sqlite_databas
     async with database.transaction() as session:
         [again] = await outbox.claim(session, KEYS, "w", 5)
     assert again.payload == {"n": 1}  # in order: the refused one first, its content kept for this
+
+
+async def test_rows_written_leased_go_to_their_worker_and_to_others_only_when_given_back(
+    sqlite_database: Database,
+) -> None:
+    """The fast lane: rows written leased to a worker are handed to it (payloads in the clear, in order) and
+    cannot be claimed by another until it gives them back (or their lease runs out); then in order, head first."""
+    database = sqlite_database
+    async with database.transaction() as session:
+        items = [outbox.Item(outbox.SEND, {"n": n}) for n in (1, 2)]
+        handed = await outbox.enqueue(session, KEYS, "chat", 5, items, lease_to="w0")
+    assert [row.payload for row in handed] == [{"n": 1}, {"n": 2}]
+    assert handed[0].id < handed[1].id
+    async with database.transaction() as session:
+        assert await outbox.claim(session, KEYS, "w1", 5) == []
+        await outbox.release(session, [row.id for row in handed], "w1")  # not w1's to give back: nothing
+        assert await outbox.claim(session, KEYS, "w1", 5) == []
+        await outbox.release(session, [handed[1].id], "w0")  # the second given back: still behind the first
+        assert await outbox.claim(session, KEYS, "w1", 5) == []
+        await outbox.release(session, [handed[0].id], "w0")
+    async with database.transaction() as session:
+        [first] = await outbox.claim(session, KEYS, "w1", 5)
+    assert first.id == handed[0].id and first.payload == {"n": 1}
+
+
+async def test_a_lease_is_renewed_only_while_it_is_still_held(sqlite_database: Database) -> None:
+    database = sqlite_database
+    async with database.transaction() as session:
+        [row] = await outbox.enqueue(session, KEYS, "chat", 6, [outbox.Item(outbox.SEND, {"n": 1})], lease_to="w0")
+        assert await outbox.renew(session, row.id, "w0")
+        assert not await outbox.renew(session, row.id, "w1")
+    later = now() + outbox.LEASE * 3  # w0 stalled: its lease ran out and w1 took the row
+    async with database.transaction() as session:
+        [taken] = await outbox.claim(session, KEYS, "w1", 5, at=later)
+        assert taken.id == row.id
+        assert not await outbox.renew(session, row.id, "w0")  # w0 must not send it now
+
+
+async def test_deliveries_of_several_chats_are_recorded_in_one_go(sqlite_database: Database) -> None:
+    database = sqlite_database
+    async with database.transaction() as session:
+        for chat in ("a", "b"):
+            await conversations.create_participant(session, chat, "en")
+        rows = [
+            *await outbox.enqueue(session, KEYS, "a", 7, [outbox.Item(outbox.SEND, {"n": 1})], lease_to="w0"),
+            *await outbox.enqueue(session, KEYS, "b", 8, [outbox.Item(outbox.SEND, {"n": 2})], lease_to="w0"),
+        ]
+    async with database.transaction() as session:
+        await outbox.mark_sent_many(
+            session,
+            [outbox.Delivered(rows[0].id, "a", (101,)), outbox.Delivered(rows[1].id, "b", (201, 202))],
+        )
+    async with database.reader() as session:
+        assert (await session.exec(select(OutboxMessage))).all() == []
+        assert sorted(await outbox.kept_message_ids(session, "a")) == [101]
+        assert sorted(await outbox.kept_message_ids(session, "b")) == [201, 202]
