@@ -20,7 +20,6 @@ from storage.database import Database, DbSession
 from storage.models import Consultation
 from storage.privacy import KeyRing
 from summaries import publications
-from summaries.build import publishable, true_summary
 from summaries.model import FORMATS, Summary
 from summaries.questionnaire import FlowSource
 from summaries.report import Report, build_report
@@ -97,11 +96,10 @@ class Desk:
 
     async def progress(self, consultation: Consultation, language: str) -> Progress:
         """The current counts made safe like the next publication would be: on their own and against every
-        publication already made (so comparing this page with a publication reveals nobody either)."""
+        publication and live view already shown (`publications.live_view`: it moves in steps of at least k
+        people, and each new view is recorded), so comparing this page with any other reveals nobody."""
         previous = await publications.list_publications(self.database, consultation.code)
-        true = await true_summary(self.database, consultation.code, self.flows, keys=None, previous=previous)
-        true.made_on = repo.today().isoformat()
-        summary = publishable(true, previous)
+        summary = await publications.live_view(self.database, consultation.code, self.flows)
         report = build_report(summary, _language(summary, language))
         return Progress(report, completed(summary), previous[-1].number if previous else None)
 

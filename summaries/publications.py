@@ -13,6 +13,7 @@ from storage import publications as store
 from storage import repository as repo
 from storage import summaries as sql
 from storage.database import Database, DbSession
+from storage.models import Publication
 from storage.privacy import KeyRing
 from summaries.build import consultation_or_fail, publishable, true_summary
 from summaries.model import Summary
@@ -85,10 +86,28 @@ async def publish(
     """Make and store the next publication. Refused when the consultation already has its final one, or when a
     running consultation has fewer than k new respondents since the previous publication. A closed
     consultation's publication is its final one. `record` runs in the transaction that stores it (the
-    dashboard's audit log entry)."""
+    dashboard's audit log entry). It is made safe against every earlier publication and live view."""
+    for _ in range(ATTEMPTS):
+        made = await _publish(database, code, flows, keys, final, channel_labels, record)
+        if made is not None:
+            return made
+    raise VoicesError(f"consultation {code}: tables kept being shown while a publication was made; try again")
+
+
+async def _publish(
+    database: Database,
+    code: str,
+    flows: FlowSource,
+    keys: KeyRing | None,
+    final: bool,
+    channel_labels: dict[int | None, str] | None,
+    record: Callable[[DbSession, Summary], Awaitable[object]] | None,
+) -> Summary | None:
+    """One attempt at `publish`: None when a live view or publication was stored meanwhile."""
     async with database.reader() as session:
         consultation, cid = await consultation_or_fail(session, code)
         rows = await store.publications(session, cid)
+        shown = await store.shown(session, cid)
         new = await sql.respondents_since(session, cid, rows[-1].created_at) if rows else None
     closed = consultation.status == "closed"
     final = final or closed
@@ -104,25 +123,41 @@ async def publish(
             TOO_FEW_NEW,
         )
     previous = [Summary.from_json(row.payload) for row in rows]
+    earlier = [Summary.from_json(row.payload) for row in shown]  # publications and live views, in order
     true = await true_summary(database, code, flows, keys=keys, previous=previous, channel_labels=channel_labels)
+    respondents = true.respondents or 0
+    base = _base(shown, earlier)
     if new is not None and new < k:
         # The final one, with fewer than k people since the last publication: any change would be theirs alone.
         made = copy.deepcopy(previous[-1])
         made.carried_from = made.number
         made.consultation = true.consultation
+    elif base is not None and base[0].number < 0 and respondents - base[0].respondents < k:
+        # A live view was shown fewer than k people ago: anything newer would single those people out, so the
+        # publication is that view (already safe against everything shown before it), with the approved quotes.
+        made = copy.deepcopy(base[1])
+        made.consultation = true.consultation
+        made.quotes, made.tables.quotes = true.quotes, dict(true.tables.quotes)
+        respondents = base[0].respondents
     else:
-        made = publishable(true, previous)
+        made = publishable(true, earlier)
     made.number = len(rows) + 1
     made.final = final
     made.made_on = repo.today().isoformat()
     made.tables.publication = made.number
     from summaries.audit import audit  # scipy: loaded when a publication is made, not by the bot's run
 
-    check = audit([*(p.tables for p in previous), made.tables], only=len(previous))
+    chain = [s.tables for s in earlier]
+    check = audit([*chain, made.tables], only=len(chain))
+    if not check.safe and made.quotes and base is not None and made.tables.counts == base[1].tables.counts:
+        made.quotes, made.tables.quotes = [], {}  # the view's figures with the quotes' counts would say more
+        check = audit([*chain, made.tables], only=len(chain))
     if not check.safe:  # suppression ends only when the audit is clean; this guards against a regression
         raise VoicesError("refusing to publish: " + "; ".join(f.describe() for f in check.findings))
-    respondents = true.respondents or 0
     async with database.transaction() as session:
+        await store.lock_consultation(session, cid)
+        if await store.last_shown_id(session, cid) != (shown[-1].id if shown else None):
+            return None  # something was shown meanwhile: made safe against it too, from the start
         await store.add_publication(
             session,
             cid,
@@ -135,6 +170,100 @@ async def publish(
         if record is not None:
             await record(session, made)
     return made
+
+
+async def live_view(database: Database, code: str, flows: FlowSource) -> Summary:
+    """The current counts for a facilitator's screen (the dashboard's live progress, `summary CODE --live`),
+    under the disclosure control of a publication and safe against every table shown before (publications and
+    earlier live views, wherever they were shown), so that no two can be subtracted to find anyone.
+
+    The view moves in whole steps: until at least k people have taken part since the latest table that showed
+    its number of respondents, that table is shown again (the count of the people in between would be below k:
+    a new view would have to hide nearly everything). Each new view is stored like a publication (its numbers
+    only: no quote, nothing about a person) before it is shown; a refresh that would show the same tables
+    stores nothing. So a consultation stores at most one live view per k people, however often it is viewed.
+    The view is a Summary without a number: it never leaves the system."""
+    for _ in range(ATTEMPTS):
+        made = await _live_view(database, code, flows)
+        if made is not None:
+            return made
+    raise VoicesError(f"consultation {code}: tables kept being shown while a live view was made; try again")
+
+
+async def _live_view(database: Database, code: str, flows: FlowSource) -> Summary | None:
+    """One attempt at `live_view`: None when a live view or publication was stored meanwhile."""
+    async with database.reader() as session:
+        consultation, cid = await consultation_or_fail(session, code)
+        shown = await store.shown(session, cid)
+        earlier = [Summary.from_json(row.payload) for row in shown]
+        base = _base(shown, earlier)
+        k = consultation.min_cell
+        if base is not None and await sql.respondents_since(session, cid, base[0].created_at) < k:
+            return _as_live(base[1])
+    publications_only = [s for row, s in zip(shown, earlier, strict=True) if row.number > 0]
+    true = await true_summary(database, code, flows, keys=None, previous=publications_only)
+    if base is not None and (true.respondents or 0) - base[0].respondents < k:
+        return _as_live(base[1])
+    true.made_on = repo.today().isoformat()
+    made = publishable(true, earlier)
+    made.number = None
+    made.tables.publication = 0
+    if earlier and _same(made, earlier[-1]):
+        return _as_live(earlier[-1])
+    from summaries.audit import audit
+
+    chain = [s.tables for s in earlier]
+    check = audit([*chain, made.tables], only=len(chain))
+    if not check.safe:  # suppression ends only when the audit is clean; this guards against a regression
+        raise VoicesError("refusing to show a live view: " + "; ".join(f.describe() for f in check.findings))
+    async with database.transaction() as session:
+        await store.lock_consultation(session, cid)
+        if await store.last_shown_id(session, cid) != (shown[-1].id if shown else None):
+            return None  # something was shown meanwhile: made safe against it too, from the start
+        await store.add_publication(
+            session,
+            cid,
+            number=min([0, *(row.number for row in shown)]) - 1,
+            final=False,
+            respondents=true.respondents or 0,
+            min_cell=k,
+            payload=made.to_json(),
+        )
+    return made
+
+
+ATTEMPTS = 5
+
+
+def _base(shown: list[Publication], summaries: list[Summary]) -> tuple[Publication, Summary] | None:
+    """The latest table shown with its number of respondents (the point the next step is counted from)."""
+    for row, summary in zip(reversed(shown), reversed(summaries), strict=True):
+        if summary.respondents is not None:
+            return row, summary
+    return None
+
+
+def _as_live(summary: Summary) -> Summary:
+    """A table already shown, shown again as a live view."""
+    out = copy.deepcopy(summary)
+    out.number = None
+    out.final = False
+    out.carried_from = None
+    out.tables.publication = 0
+    return out
+
+
+def _same(a: Summary, b: Summary) -> bool:
+    """Whether two summaries show the same tables (so showing `a` after `b` shows nothing new)."""
+    x, y = a.tables, b.tables
+    return (
+        x.counts == y.counts
+        and [p.key for p in x.populations] == [p.key for p in y.populations]
+        and x.questions == y.questions
+        and x.medians == y.medians
+        and x.quotes == y.quotes
+        and a.numeric_medians == b.numeric_medians
+    )
 
 
 async def close_and_publish(

@@ -1,0 +1,112 @@
+"""Live views (the dashboard's live progress, `summary CODE --live`): two views seen at different times, or a view
+and a publication, must never let a count from 1 to k-1 be worked out by subtraction. Checked here independently
+of the disclosure code: every pair of tables actually shown is subtracted cell by cell (and margin by margin)."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from storage import publications as store
+from storage import repository as repo
+from storage.database import Database
+from summaries import publications
+from summaries.model import Summary
+from summaries.tables import ALL, ANSWERED, NOT_REACHED, RESPONDENTS, SKIPPED
+from tests.summaries.seed import flows, seed
+
+K = 5
+
+
+def figures(summary: Summary) -> dict[tuple[str, ...], int]:
+    """Every number a reader of the summary has: each shown cell, and the totals and margins that can be added
+    up from shown cells (all rows of a question, answered + skipped, respondents - not reached, ...)."""
+    t = summary.tables
+    out: dict[tuple[str, ...], int] = {key: value for key, value in t.counts.items() if value is not None}
+    for population in t.populations:
+        pop = population.key
+        respondents = t.counts.get((pop, "", RESPONDENTS))
+        for q in t.questions:
+            answered, skipped, not_reached = (t.counts.get((pop, q.id, row)) for row in (ANSWERED, SKIPPED, NOT_REACHED))
+            if answered is not None and skipped is not None:
+                out[(pop, q.id, "answered+skipped")] = answered + skipped
+            if respondents is not None and not_reached is not None:
+                out[(pop, q.id, "respondents-not_reached")] = respondents - not_reached
+            rows = [t.counts.get((pop, q.id, row)) for row in q.rows_in(pop)]
+            if rows and all(value is not None for value in rows):
+                out[(pop, q.id, "sum of rows")] = sum(value or 0 for value in rows)
+    return out
+
+
+def small_differences(shown: list[Summary], k: int) -> list[str]:
+    """Every figure below k, and every change from 1 to k-1 (either way) between any two shown summaries."""
+    problems = []
+    for index, summary in enumerate(shown):
+        for key, value in figures(summary).items():
+            if 1 <= value <= k - 1:
+                problems.append(f"view {index}: {key} = {value}")
+    for (i, a), (j, b) in combinations(enumerate(shown), 2):
+        before, after = figures(a), figures(b)
+        for key in before.keys() & after.keys():
+            if 1 <= abs(after[key] - before[key]) <= k - 1:
+                problems.append(f"views {i} and {j}: {key} {before[key]} -> {after[key]}")
+    return problems
+
+
+async def test_live_views_one_person_apart_cannot_be_subtracted(sqlite_database: Database) -> None:
+    database = sqlite_database
+    await seed(database, "LIVE1", people=12, min_cell=K)
+    shown = [await publications.live_view(database, "LIVE1", flows)]
+    assert shown[0].respondents == 12
+    for person in range(12, 12 + 3 * K + 2):
+        await seed(database, "LIVE1", people=1, start=person, create=False)
+        shown.append(await publications.live_view(database, "LIVE1", flows))
+        shown.append(await publications.live_view(database, "LIVE1", flows))  # a refresh
+        if person == 12 + K + 1:
+            shown.append(await publications.publish(database, "LIVE1", flows))
+    assert not small_differences(shown, K), small_differences(shown, K)
+    respondents = [s.respondents for s in shown]
+    # the counts advance, in steps of at least k people
+    assert respondents[0] == 12 and max(r or 0 for r in respondents) >= 12 + 2 * K, respondents
+    assert len({r for r in respondents if r is not None}) >= 3, respondents
+    # at most one stored view per k people, however often it is refreshed
+    async with database.reader() as session:
+        consultation = await repo.consultation_by_code(session, "LIVE1")
+        assert consultation is not None and consultation.id is not None
+        rows = await store.shown(session, consultation.id)
+        listed = await store.publications(session, consultation.id)
+    views = [row for row in rows if row.number < 0]
+    assert 2 <= len(views) <= 1 + (3 * K + 2) // K, [(row.number, row.respondents) for row in rows]
+    assert [row.number for row in listed] == [1]  # live views are never listed as publications
+
+
+async def test_a_publication_after_a_recent_live_view_repeats_it(sqlite_database: Database) -> None:
+    database = sqlite_database
+    await seed(database, "LIVE2", people=20, min_cell=K)
+    view = await publications.live_view(database, "LIVE2", flows)
+    await seed(database, "LIVE2", people=2, start=20, create=False)
+    made = await publications.publish(database, "LIVE2", flows)
+    assert made.number == 1 and made.respondents == view.respondents == 20
+    assert not small_differences([view, made], K)
+    # and a live view after the publication, fewer than k people later, shows the same figures
+    await seed(database, "LIVE2", people=1, start=22, create=False)
+    again = await publications.live_view(database, "LIVE2", flows)
+    assert again.number is None and again.respondents == 20
+    # k more people: the view moves on, safe against the view and the publication
+    await seed(database, "LIVE2", people=K, start=23, create=False)
+    later = await publications.live_view(database, "LIVE2", flows)
+    assert later.respondents == 20 + 3 + K
+    assert not small_differences([view, made, again, later], K), small_differences([view, made, again, later], K)
+
+
+async def test_people_going_on_within_the_cohort_are_not_singled_out(database: Database) -> None:
+    """People already counted who answer more (or stop) change the counts too: a view after k more people is
+    still safe against the earlier one, however those changes fall."""
+    await seed(database, "LIVE3", people=15, min_cell=K)
+    first = await publications.live_view(database, "LIVE3", flows)
+    shown = [first]
+    for batch in range(3):
+        await seed(database, "LIVE3", people=K + 1, start=15 + batch * (K + 1), create=False, seed=batch)
+        shown.append(await publications.live_view(database, "LIVE3", flows))
+    assert [s.respondents for s in shown] == [15, 15 + K + 1, 15 + 2 * (K + 1), 15 + 3 * (K + 1)]
+    assert not small_differences(shown, K), small_differences(shown, K)
+    assert shown[-1].tables.counts[(ALL, "", RESPONDENTS)] == 15 + 3 * (K + 1)
