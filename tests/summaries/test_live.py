@@ -26,7 +26,7 @@ def figures(summary: Summary) -> dict[tuple[str, ...], int]:
         pop = population.key
         respondents = t.counts.get((pop, "", RESPONDENTS))
         for q in t.questions:
-            answered, skipped, not_reached = (t.counts.get((pop, q.id, row)) for row in (ANSWERED, SKIPPED, NOT_REACHED))
+            answered, skipped, not_reached = (t.counts.get((pop, q.id, r)) for r in (ANSWERED, SKIPPED, NOT_REACHED))
             if answered is not None and skipped is not None:
                 out[(pop, q.id, "answered+skipped")] = answered + skipped
             if respondents is not None and not_reached is not None:
