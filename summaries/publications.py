@@ -4,6 +4,7 @@ consultation closes. Every publication is made safe together with the ones befor
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ async def _publish(
         made.quotes, made.tables.quotes = true.quotes, dict(true.tables.quotes)
         respondents = base[0].respondents
     else:
-        made = publishable(true, earlier)
+        made = await asyncio.to_thread(publishable, true, earlier)
     made.number = len(rows) + 1
     made.final = final
     made.made_on = repo.today().isoformat()
@@ -148,10 +149,10 @@ async def _publish(
     from summaries.audit import audit  # scipy: loaded when a publication is made, not by the bot's run
 
     chain = [s.tables for s in earlier]
-    check = audit([*chain, made.tables], only=len(chain))
+    check = await asyncio.to_thread(audit, [*chain, made.tables], only=len(chain))
     if not check.safe and made.quotes and base is not None and made.tables.counts == base[1].tables.counts:
         made.quotes, made.tables.quotes = [], {}  # the view's figures with the quotes' counts would say more
-        check = audit([*chain, made.tables], only=len(chain))
+        check = await asyncio.to_thread(audit, [*chain, made.tables], only=len(chain))
     if not check.safe:  # suppression ends only when the audit is clean; this guards against a regression
         raise VoicesError("refusing to publish: " + "; ".join(f.describe() for f in check.findings))
     async with database.transaction() as session:
@@ -177,12 +178,14 @@ async def live_view(database: Database, code: str, flows: FlowSource) -> Summary
     under the disclosure control of a publication and safe against every table shown before (publications and
     earlier live views, wherever they were shown), so that no two can be subtracted to find anyone.
 
-    The view moves in whole steps: until at least k people have taken part since the latest table that showed
-    its number of respondents, that table is shown again (the count of the people in between would be below k:
-    a new view would have to hide nearly everything). Each new view is stored like a publication (its numbers
-    only: no quote, nothing about a person) before it is shown; a refresh that would show the same tables
-    stores nothing. So a consultation stores at most one live view per k people, however often it is viewed.
-    The view is a Summary without a number: it never leaves the system."""
+    The view moves in whole steps: until at least k people (or a tenth of those it counted, when that is more:
+    `step`) have taken part since the latest table that showed its number of respondents, that table is shown
+    again (with fewer than k in between, a new view would have to hide nearly everything). Each new view is
+    stored like a publication (its numbers only: no quote, nothing about a person) before it is shown; a refresh
+    that would show the same tables stores nothing. So however often it is viewed, a consultation stores at
+    most one live view per step: about 25 for each tenfold growth, since each new one is checked against all
+    of them (seconds of integer programming, in a worker thread). The view is a Summary without a number: it
+    never leaves the system."""
     for _ in range(ATTEMPTS):
         made = await _live_view(database, code, flows)
         if made is not None:
@@ -198,24 +201,17 @@ async def _live_view(database: Database, code: str, flows: FlowSource) -> Summar
         earlier = [Summary.from_json(row.payload) for row in shown]
         base = _base(shown, earlier)
         k = consultation.min_cell
-        if base is not None and await sql.respondents_since(session, cid, base[0].created_at) < k:
+        needed = step(k, base[0].respondents) if base is not None else 0
+        if base is not None and await sql.respondents_since(session, cid, base[0].created_at) < needed:
             return _as_live(base[1])
     publications_only = [s for row, s in zip(shown, earlier, strict=True) if row.number > 0]
     true = await true_summary(database, code, flows, keys=None, previous=publications_only)
-    if base is not None and (true.respondents or 0) - base[0].respondents < k:
+    if base is not None and (true.respondents or 0) - base[0].respondents < needed:
         return _as_live(base[1])
     true.made_on = repo.today().isoformat()
-    made = publishable(true, earlier)
-    made.number = None
-    made.tables.publication = 0
-    if earlier and _same(made, earlier[-1]):
+    made = await asyncio.to_thread(_safe_view, true, earlier)
+    if made is None:
         return _as_live(earlier[-1])
-    from summaries.audit import audit
-
-    chain = [s.tables for s in earlier]
-    check = audit([*chain, made.tables], only=len(chain))
-    if not check.safe:  # suppression ends only when the audit is clean; this guards against a regression
-        raise VoicesError("refusing to show a live view: " + "; ".join(f.describe() for f in check.findings))
     async with database.transaction() as session:
         await store.lock_consultation(session, cid)
         if await store.last_shown_id(session, cid) != (shown[-1].id if shown else None):
@@ -233,6 +229,30 @@ async def _live_view(database: Database, code: str, flows: FlowSource) -> Summar
 
 
 ATTEMPTS = 5
+STEP_SHARE = 10
+"""A live view moves on after k new people, or a tenth of those counted at its previous step when more."""
+
+
+def step(k: int, respondents: int) -> int:
+    """How many new people a live view waits for after showing `respondents` (always at least k)."""
+    return max(k, -(-respondents // STEP_SHARE))
+
+
+def _safe_view(true: Summary, earlier: list[Summary]) -> Summary | None:
+    """The live view of `true`, safe against the `earlier` tables shown (audited again, as a publication is);
+    None when it would show the same as the last of them. CPU-bound: runs in a worker thread."""
+    made = publishable(true, earlier)
+    made.number = None
+    made.tables.publication = 0
+    if earlier and _same(made, earlier[-1]):
+        return None
+    from summaries.audit import audit
+
+    chain = [s.tables for s in earlier]
+    check = audit([*chain, made.tables], only=len(chain))
+    if not check.safe:  # suppression ends only when the audit is clean; this guards against a regression
+        raise VoicesError("refusing to show a live view: " + "; ".join(f.describe() for f in check.findings))
+    return made
 
 
 def _base(shown: list[Publication], summaries: list[Summary]) -> tuple[Publication, Summary] | None:

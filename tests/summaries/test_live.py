@@ -4,6 +4,7 @@ of the disclosure code: every pair of tables actually shown is subtracted cell b
 
 from __future__ import annotations
 
+import asyncio
 from itertools import combinations
 
 from storage import publications as store
@@ -110,3 +111,27 @@ async def test_people_going_on_within_the_cohort_are_not_singled_out(database: D
     assert [s.respondents for s in shown] == [15, 15 + K + 1, 15 + 2 * (K + 1), 15 + 3 * (K + 1)]
     assert not small_differences(shown, K), small_differences(shown, K)
     assert shown[-1].tables.counts[(ALL, "", RESPONDENTS)] == 15 + 3 * (K + 1)
+
+
+def test_steps_are_k_people_or_a_tenth_more() -> None:
+    assert publications.step(K, 12) == K
+    assert publications.step(10, 330) == 33
+    assert publications.step(10, 0) == 10
+
+
+async def test_two_views_made_at_once_store_one(database: Database) -> None:
+    """Two screens refreshed at the same moment, k people after the last view: one new view is stored and both
+    show it (the second is not made beside the first, unchecked against it)."""
+    await seed(database, "LIVE4", people=12, min_cell=K)
+    first = await publications.live_view(database, "LIVE4", flows)
+    await seed(database, "LIVE4", people=K + 2, start=12, create=False)
+    a, b = await asyncio.gather(
+        publications.live_view(database, "LIVE4", flows), publications.live_view(database, "LIVE4", flows)
+    )
+    assert a.tables.counts == b.tables.counts and a.respondents == 12 + K + 2
+    async with database.reader() as session:
+        consultation = await repo.consultation_by_code(session, "LIVE4")
+        assert consultation is not None and consultation.id is not None
+        rows = await store.shown(session, consultation.id)
+    assert [row.number for row in rows] == [-1, -2]
+    assert not small_differences([first, a, b], K)
