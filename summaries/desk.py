@@ -69,8 +69,9 @@ SCHEDULE = Actor(None, "schedule")
 
 @dataclass(frozen=True)
 class Progress:
-    """A live view for the facilitator's screen: the report of the current counts, made safe on its own (no
-    count from 1 to k-1, none that can be worked out), and how far people got."""
+    """A live view for the facilitator's screen: the report of the counts at the latest step (no count from 1 to
+    k-1, none that can be worked out, alone or against any publication or earlier view), and how far people
+    got."""
 
     report: Report
     completed: int | None

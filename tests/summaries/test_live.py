@@ -9,11 +9,12 @@ from itertools import combinations
 
 from storage import publications as store
 from storage import repository as repo
+from storage import themes as theme_store
 from storage.database import Database
 from summaries import publications
 from summaries.model import Summary
 from summaries.tables import ALL, ANSWERED, NOT_REACHED, RESPONDENTS, SKIPPED
-from tests.summaries.seed import flows, seed
+from tests.summaries.seed import RING, flows, seed
 
 K = 5
 
@@ -135,3 +136,18 @@ async def test_two_views_made_at_once_store_one(database: Database) -> None:
         rows = await store.shown(session, consultation.id)
     assert [row.number for row in rows] == [-1, -2]
     assert not small_differences([first, a, b], K)
+
+
+async def test_a_publication_repeating_a_view_keeps_the_approved_quotes(sqlite_database: Database) -> None:
+    database = sqlite_database
+    await seed(database, "LIVE5", people=6, min_cell=K)
+    view = await publications.live_view(database, "LIVE5", flows)
+    async with database.transaction() as session:
+        consultation = await repo.consultation_by_code(session, "LIVE5")
+        assert consultation is not None and consultation.id is not None
+        written = await theme_store.written_answers(session, consultation.id, RING)
+        await theme_store.decide(session, consultation.id, written[0].answer_id, RING, quote=written[0].text)
+    made = await publications.publish(database, "LIVE5", flows, keys=RING)
+    assert made.tables.counts == view.tables.counts and made.respondents == 6
+    assert [q.text for q in made.quotes] == [written[0].text]
+    assert not view.quotes  # a live view holds counts only
