@@ -37,6 +37,8 @@ MEDIA_TYPES = {
 }
 THEME_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 REVIEW_PAGE = 10
+LIVE_WAIT = 5.0
+"""Seconds the live progress page waits for a new step of the live view before showing the latest one."""
 """Written answers shown at once: each one shown is a recorded view."""
 
 
@@ -88,10 +90,15 @@ class ReviewItem:
 
 
 class Desk:
-    def __init__(self, database: Database, keys: KeyRing, flows: FlowSource) -> None:
+    def __init__(
+        self, database: Database, keys: KeyRing, flows: FlowSource, *, live_wait: float | None = LIVE_WAIT
+    ) -> None:
         self.database = database
         self.keys = keys
         self.flows = flows
+        self.live_wait = live_wait
+        """Seconds the live progress page waits for a new step (then shows the latest one; None: as long as it
+        takes)."""
 
     # ---- live progress ----
 
@@ -100,7 +107,7 @@ class Desk:
         publication and live view already shown (`publications.live_view`: it moves in steps of at least k
         people, and each new view is recorded), so comparing this page with any other reveals nobody."""
         previous = await publications.list_publications(self.database, consultation.code)
-        summary = await publications.live_view(self.database, consultation.code, self.flows)
+        summary = await publications.live_view(self.database, consultation.code, self.flows, wait=self.live_wait)
         report = build_report(summary, _language(summary, language))
         return Progress(report, completed(summary), previous[-1].number if previous else None)
 

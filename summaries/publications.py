@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -173,7 +174,7 @@ async def _publish(
     return made
 
 
-async def live_view(database: Database, code: str, flows: FlowSource) -> Summary:
+async def live_view(database: Database, code: str, flows: FlowSource, *, wait: float | None = None) -> Summary:
     """The current counts for a facilitator's screen (the dashboard's live progress, `summary CODE --live`),
     under the disclosure control of a publication and safe against every table shown before (publications and
     earlier live views, wherever they were shown), so that no two can be subtracted to find anyone.
@@ -184,8 +185,46 @@ async def live_view(database: Database, code: str, flows: FlowSource) -> Summary
     stored like a publication (its numbers only: no quote, nothing about a person) before it is shown; a refresh
     that would show the same tables stores nothing. So however often it is viewed, a consultation stores at
     most one live view per step: about 25 for each tenfold growth, since each new one is checked against all
-    of them (seconds of integer programming, in a worker thread). The view is a Summary without a number: it
-    never leaves the system."""
+    of them (seconds of integer programming, in a worker thread; minutes for hundreds of people). The view is a
+    Summary without a number: it never leaves the system.
+
+    `wait`: seconds to wait for a new step; when it takes longer, the latest table already shown is returned and
+    the step goes on in the background (one per consultation in this process), for a later refresh."""
+    if wait is None:
+        return await _live_view_attempts(database, code, flows)
+    key = (id(database), code)
+    task = _STEPPING.get(key)
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        task = asyncio.create_task(_live_view_attempts(database, code, flows))
+        _STEPPING[key] = task
+        task.add_done_callback(lambda done: _stepped(key, done))
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), wait)
+    except TimeoutError:
+        async with database.reader() as session:
+            _, cid = await consultation_or_fail(session, code)
+            shown = await store.shown(session, cid)
+        earlier = [Summary.from_json(row.payload) for row in shown]
+        base = _base(shown, earlier)
+        if base is not None:
+            return _as_live(base[1])
+        if earlier:
+            return _as_live(earlier[-1])
+        return await asyncio.shield(task)  # nothing was ever shown: wait for the first view
+
+
+_STEPPING: dict[tuple[int, str], asyncio.Task[Summary]] = {}
+"""The live view steps being made in the background, per database and consultation."""
+
+
+def _stepped(key: tuple[int, str], task: asyncio.Task[Summary]) -> None:
+    if _STEPPING.get(key) is task:
+        del _STEPPING[key]
+    if not task.cancelled() and task.exception() is not None:  # retrieved: a later refresh tries again
+        logging.getLogger(__name__).error("a live view step failed: %s", type(task.exception()).__name__)
+
+
+async def _live_view_attempts(database: Database, code: str, flows: FlowSource) -> Summary:
     for _ in range(ATTEMPTS):
         made = await _live_view(database, code, flows)
         if made is not None:

@@ -151,3 +151,21 @@ async def test_a_publication_repeating_a_view_keeps_the_approved_quotes(sqlite_d
     assert made.tables.counts == view.tables.counts and made.respondents == 6
     assert [q.text for q in made.quotes] == [written[0].text]
     assert not view.quotes  # a live view holds counts only
+
+
+async def test_a_slow_step_shows_the_latest_view_and_goes_on_in_the_background(sqlite_database: Database) -> None:
+    database = sqlite_database
+    await seed(database, "LIVE6", people=12, min_cell=K)
+    first = await publications.live_view(database, "LIVE6", flows)
+    await seed(database, "LIVE6", people=K, start=12, create=False)
+    at_once = await publications.live_view(database, "LIVE6", flows, wait=0)  # the step takes longer than that
+    assert at_once.tables.counts == first.tables.counts and at_once.respondents == 12
+    joined = await publications.live_view(database, "LIVE6", flows, wait=60)  # the same step, still going on
+    assert joined.respondents == 12 + K
+    again = await publications.live_view(database, "LIVE6", flows, wait=0)  # stored: shown at once
+    assert again.tables.counts == joined.tables.counts
+    async with database.reader() as session:
+        consultation = await repo.consultation_by_code(session, "LIVE6")
+        assert consultation is not None and consultation.id is not None
+        assert [row.number for row in await store.shown(session, consultation.id)] == [-1, -2]
+    assert not small_differences([first, at_once, joined, again], K)
