@@ -179,14 +179,14 @@ async def live_view(database: Database, code: str, flows: FlowSource, *, wait: f
     under the disclosure control of a publication and safe against every table shown before (publications and
     earlier live views, wherever they were shown), so that no two can be subtracted to find anyone.
 
-    The view moves in whole steps: until at least k people (or a tenth of those it counted, when that is more:
-    `step`) have taken part since the latest table that showed its number of respondents, that table is shown
-    again (with fewer than k in between, a new view would have to hide nearly everything). Each new view is
-    stored like a publication (its numbers only: no quote, nothing about a person) before it is shown; a refresh
-    that would show the same tables stores nothing. So however often it is viewed, a consultation stores at
-    most one live view per step: about 25 for each tenfold growth, since each new one is checked against all
-    of them (seconds of integer programming, in a worker thread; minutes for hundreds of people). The view is a
-    Summary without a number: it never leaves the system.
+    The view moves in whole steps: until at least k people (or a quarter of those it counted, when that is more;
+    twice as many once DOUBLING_AFTER views are stored: `step`) have taken part since the latest table that
+    showed its number of respondents, that table is shown again (with fewer than k in between, a new view would
+    have to hide nearly everything). Each new view is stored like a publication (its numbers only: no quote,
+    nothing about a person) before it is shown; a refresh that would show the same tables stores nothing. So
+    however often it is viewed, a consultation stores at most one live view per step, and few steps: each new
+    view is checked against all earlier ones (integer programming, in a worker thread), whose cost grows with
+    their number. The view is a Summary without a number: it never leaves the system.
 
     `wait`: seconds to wait for a new step; when it takes longer, the latest table already shown is returned and
     the step goes on in the background (one per consultation in this process), for a later refresh."""
@@ -240,7 +240,8 @@ async def _live_view(database: Database, code: str, flows: FlowSource) -> Summar
         earlier = [Summary.from_json(row.payload) for row in shown]
         base = _base(shown, earlier)
         k = consultation.min_cell
-        needed = step(k, base[0].respondents) if base is not None else 0
+        views = sum(1 for row in shown if row.number < 0)
+        needed = step(k, base[0].respondents, views) if base is not None else 0
         if base is not None and await sql.respondents_since(session, cid, base[0].created_at) < needed:
             return _as_live(base[1])
     publications_only = [s for row, s in zip(shown, earlier, strict=True) if row.number > 0]
@@ -268,12 +269,20 @@ async def _live_view(database: Database, code: str, flows: FlowSource) -> Summar
 
 
 ATTEMPTS = 5
-STEP_SHARE = 10
-"""A live view moves on after k new people, or a tenth of those counted at its previous step when more."""
+STEP_SHARE = 4
+"""A live view moves on after k new people, or a quarter of those counted at its previous step when more."""
+DOUBLING_AFTER = 8
+"""Once a consultation has this many stored live views, each further step waits until the number of people has
+doubled: the cost of a step grows with the number of views it is audited against (`bench/live_views.py`), so
+their number stays small (DOUBLING_AFTER + log2 of the growth after that: 12 or 13 for 3,000 people, 21 or 22 for
+a million)."""
 
 
-def step(k: int, respondents: int) -> int:
-    """How many new people a live view waits for after showing `respondents` (always at least k)."""
+def step(k: int, respondents: int, views: int = 0) -> int:
+    """How many new people a live view waits for after showing `respondents` (always at least k), when `views`
+    live views of the consultation are stored."""
+    if views >= DOUBLING_AFTER:
+        return max(k, respondents)
     return max(k, -(-respondents // STEP_SHARE))
 
 

@@ -101,23 +101,66 @@ async def test_a_publication_after_a_recent_live_view_repeats_it(sqlite_database
 
 
 async def test_people_going_on_within_the_cohort_are_not_singled_out(database: Database) -> None:
-    """People already counted who answer more (or stop) change the counts too: a view after k more people is
-    still safe against the earlier one, however those changes fall."""
+    """People already counted who answer more (or stop) change the counts too: a view a step later (2k more people
+    here: a step is k, or a quarter more) is still safe against the earlier one, however those changes fall."""
     await seed(database, "LIVE3", people=15, min_cell=K)
     first = await publications.live_view(database, "LIVE3", flows)
     shown = [first]
     for batch in range(3):
-        await seed(database, "LIVE3", people=K + 1, start=15 + batch * (K + 1), create=False, seed=batch)
+        await seed(database, "LIVE3", people=2 * K, start=15 + batch * 2 * K, create=False, seed=batch)
         shown.append(await publications.live_view(database, "LIVE3", flows))
-    assert [s.respondents for s in shown] == [15, 15 + K + 1, 15 + 2 * (K + 1), 15 + 3 * (K + 1)]
+    assert [s.respondents for s in shown] == [15, 15 + 2 * K, 15 + 4 * K, 15 + 6 * K]
     assert not small_differences(shown, K), small_differences(shown, K)
-    assert shown[-1].tables.counts[(ALL, "", RESPONDENTS)] == 15 + 3 * (K + 1)
+    assert shown[-1].tables.counts[(ALL, "", RESPONDENTS)] == 15 + 6 * K
 
 
-def test_steps_are_k_people_or_a_tenth_more() -> None:
+def test_steps_are_k_people_or_a_quarter_more_then_doubling() -> None:
     assert publications.step(K, 12) == K
-    assert publications.step(10, 330) == 33
+    assert publications.step(10, 330) == 83
     assert publications.step(10, 0) == 10
+    doubling = publications.DOUBLING_AFTER
+    assert publications.step(10, 330, doubling - 1) == 83
+    assert publications.step(10, 330, doubling) == 330
+    assert publications.step(10, 5, doubling) == 10
+
+
+def test_stored_views_stay_few_as_a_consultation_grows() -> None:
+    """The number of stored views (each new one is audited against all of them) as a consultation grows from k
+    to 3,000 and to 1,000,000 people, with a view asked for after every single new person: the steps alone
+    decide how many are stored (a refresh within a step stores nothing, tested above)."""
+
+    def stored(k: int, people: int) -> int:
+        views, base = 1, k  # the first view, of k people
+        while base + publications.step(k, base, views) <= people:
+            base += publications.step(k, base, views)
+            views += 1
+        return views
+
+    assert stored(5, 3000) <= 13 and stored(10, 3000) <= 12
+    assert stored(5, 1_000_000) <= 22
+    assert stored(10, 300) <= publications.DOUBLING_AFTER + 1
+
+
+async def test_a_growing_consultation_stores_few_views(sqlite_database: Database) -> None:
+    """A real consultation growing from 12 to 150 people, a view asked for after every new person: the stored
+    views stay few, and no two shown tables can be subtracted."""
+    database = sqlite_database
+    await seed(database, "LIVE7", people=12, min_cell=K)
+    shown = [await publications.live_view(database, "LIVE7", flows)]
+    for person in range(12, 150):
+        await seed(database, "LIVE7", people=1, start=person, create=False)
+        view = await publications.live_view(database, "LIVE7", flows)
+        if view.respondents != shown[-1].respondents:
+            shown.append(view)
+    async with database.reader() as session:
+        consultation = await repo.consultation_by_code(session, "LIVE7")
+        assert consultation is not None and consultation.id is not None
+        rows = await store.shown(session, consultation.id)
+    views = [row.respondents for row in rows if row.number < 0]
+    # k = 5 from 12: 12, 17, 22, 28, 35, 44, 55, 69 (quarter steps), then 138 (doubled): 9 views
+    assert len(views) <= publications.DOUBLING_AFTER + 1, views
+    assert views[-1] >= 120, views  # and the view did move on
+    assert not small_differences(shown, K), small_differences(shown, K)
 
 
 async def test_two_views_made_at_once_store_one(database: Database) -> None:
