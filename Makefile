@@ -77,6 +77,7 @@ flows-merge: install
 bench: install i18n-compile
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench.summaries
+	$(BIN)/python -m bench.live_views
 	$(BIN)/python -m bench.e2e --profile
 	$(BIN)/python -m bench.e2e_pg
 

@@ -242,6 +242,7 @@ class _System:
         for index, (terms, _, _) in enumerate(self.rows):
             self.by_root.setdefault(self.component[next(iter(terms))], []).append(index)
         self._cache: dict[Var, tuple[list[Var], dict[Var, int], LinearConstraint | None, Bounds]] = {}
+        self._signatures: dict[Var, tuple[object, ...]] = {}
         self.points: dict[Var, list[np.ndarray]] = {}
         """Solutions found so far, per component: each is a table consistent with everything published."""
 
@@ -249,11 +250,21 @@ class _System:
         if not self.consistent:
             return False
         for root in self.members:
-            variables, _, linear, bounds = self._problem(root)
-            res = milp(
-                np.zeros(len(variables)), constraints=linear or (), integrality=np.ones(len(variables)), bounds=bounds
-            )
-            if res.status == 2:
+            signature = self.signature(root)
+            found = _FEASIBLE_CACHE.get(signature)
+            if found is None:
+                variables, _, linear, bounds = self._problem(root)
+                res = milp(
+                    np.zeros(len(variables)),
+                    constraints=linear or (),
+                    integrality=np.ones(len(variables)),
+                    bounds=bounds,
+                )
+                found = res.status != 2
+                if len(_FEASIBLE_CACHE) > 16384:
+                    _FEASIBLE_CACHE.clear()
+                _FEASIBLE_CACHE[signature] = found
+            if not found:
                 return False
         return True
 
@@ -320,8 +331,18 @@ class _System:
                 continue
             roots.setdefault(root, {})[var] = coefficient
         for root, part in roots.items():
-            low += self._solve(root, part, 1)[0]
-            high += self._solve(root, part, -1)[0]
+            signature = (self.signature(root), tuple(sorted(part.items())))
+            cached = _RANGE_CACHE.get(signature)
+            if cached is None:
+                before = len(self.points.get(root, []))
+                bottom, top = self._solve(root, part, 1)[0], self._solve(root, part, -1)[0]
+                cached = (bottom, top, self.points.get(root, [])[before:])
+                if len(_RANGE_CACHE) > 16384:
+                    _RANGE_CACHE.clear()
+                _RANGE_CACHE[signature] = cached
+            else:
+                self.points.setdefault(root, []).extend(cached[2])
+            low, high = low + cached[0], high + cached[1]
         return low, high
 
     def ranges(self, targets: list[Var], k: int, *, exact: bool = False) -> dict[Var, tuple[float, float]]:
@@ -357,6 +378,9 @@ class _System:
     def signature(self, root: Var) -> tuple[object, ...]:
         """What a component's ranges depend on: its equations and bounds (cached across audits of a summary
         being made, where most components do not change from one round to the next)."""
+        known = self._signatures.get(root)
+        if known is not None:
+            return known
         members, _, _, _ = self._problem(root)
         rows = tuple(
             sorted(
@@ -364,7 +388,9 @@ class _System:
                 for terms, equal, rhs in (self.rows[i] for i in self.by_root.get(root, []))
             )
         )
-        return (rows, tuple(sorted((var, self.upper.get(var[0], 10**9)) for var in members)))
+        signature = (rows, tuple(sorted((var, self.upper.get(var[0], 10**9)) for var in members)))
+        self._signatures[root] = signature
+        return signature
 
     def _component_ranges(self, root: Var, variables: list[Var], k: int, exact: bool) -> dict[Var, tuple[float, float]]:
         out: dict[Var, tuple[float, float]] = {}
@@ -396,3 +422,9 @@ class _System:
 
 
 _CACHE: dict[tuple[object, ...], tuple[dict[Var, tuple[float, float]], list[np.ndarray]]] = {}
+_FEASIBLE_CACHE: dict[tuple[object, ...], bool] = {}
+"""Whether a component has an integer point, by its equations and bounds (as _RANGE_CACHE)."""
+_RANGE_CACHE: dict[tuple[object, ...], tuple[float, float, list[np.ndarray]]] = {}
+"""The range of an expression (a change between two tables) over a component, by the component's equations and
+bounds: suppression audits a new table round after round, and most components, with the changes between the
+earlier tables and the new one, do not change from one round to the next."""

@@ -104,8 +104,9 @@ async def live_summary(
     previous: Sequence[Summary] = (),
     channel_labels: dict[int | None, str] | None = None,
 ) -> Summary:
-    """The current counts under the same disclosure control as a publication, for facilitators' screens only
-    (never a file): made safe on its own, not against the publications (`previous` only keeps their bins)."""
+    """The current counts under the same disclosure control as a publication, made safe on their own only, not
+    against the publications nor earlier views (`previous` only keeps their bins): never for a screen, where two
+    views could be subtracted; screens show `summaries.publications.live_view`."""
     true = await true_summary(database, code, flows, keys=keys, previous=previous, channel_labels=channel_labels)
     true.made_on = repo.today().isoformat()
     return publishable(true)

@@ -20,7 +20,6 @@ from storage.database import Database, DbSession
 from storage.models import Consultation
 from storage.privacy import KeyRing
 from summaries import publications
-from summaries.build import publishable, true_summary
 from summaries.model import FORMATS, Summary
 from summaries.questionnaire import FlowSource
 from summaries.report import Report, build_report
@@ -38,6 +37,8 @@ MEDIA_TYPES = {
 }
 THEME_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 REVIEW_PAGE = 10
+LIVE_WAIT = 5.0
+"""Seconds the live progress page waits for a new step of the live view before showing the latest one."""
 """Written answers shown at once: each one shown is a recorded view."""
 
 
@@ -70,8 +71,9 @@ SCHEDULE = Actor(None, "schedule")
 
 @dataclass(frozen=True)
 class Progress:
-    """A live view for the facilitator's screen: the report of the current counts, made safe on its own (no
-    count from 1 to k-1, none that can be worked out), and how far people got."""
+    """A live view for the facilitator's screen: the report of the counts at the latest step (no count from 1 to
+    k-1, none that can be worked out, alone or against any publication or earlier view), and how far people
+    got."""
 
     report: Report
     completed: int | None
@@ -88,20 +90,24 @@ class ReviewItem:
 
 
 class Desk:
-    def __init__(self, database: Database, keys: KeyRing, flows: FlowSource) -> None:
+    def __init__(
+        self, database: Database, keys: KeyRing, flows: FlowSource, *, live_wait: float | None = LIVE_WAIT
+    ) -> None:
         self.database = database
         self.keys = keys
         self.flows = flows
+        self.live_wait = live_wait
+        """Seconds the live progress page waits for a new step (then shows the latest one; None: as long as it
+        takes)."""
 
     # ---- live progress ----
 
     async def progress(self, consultation: Consultation, language: str) -> Progress:
         """The current counts made safe like the next publication would be: on their own and against every
-        publication already made (so comparing this page with a publication reveals nobody either)."""
+        publication and live view already shown (`publications.live_view`: it moves in steps of at least k
+        people, and each new view is recorded), so comparing this page with any other reveals nobody."""
         previous = await publications.list_publications(self.database, consultation.code)
-        true = await true_summary(self.database, consultation.code, self.flows, keys=None, previous=previous)
-        true.made_on = repo.today().isoformat()
-        summary = publishable(true, previous)
+        summary = await publications.live_view(self.database, consultation.code, self.flows, wait=self.live_wait)
         report = build_report(summary, _language(summary, language))
         return Progress(report, completed(summary), previous[-1].number if previous else None)
 

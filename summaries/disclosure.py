@@ -151,15 +151,15 @@ def _true_value(true: Tables, out: Tables, var: tuple[int, str, str, str]) -> in
 def _row_rules(out: Tables, true: Tables, previous: Sequence[Tables] = ()) -> None:
     """Fast first pass: in every equation a reader knows, the hidden cells must not add up to a known number
     from 1 to k-1, and one hidden cell must not be alone (it would be the difference); a cell shown in an earlier
-    publication must not be shown with a change from 1 to k-1."""
+    publication or live view must not be shown with a change from 1 to k-1 (either way)."""
     k = out.k
     for _ in range(MAX_ROUNDS):
         changed = False
         for earlier in previous:
             for key, value in list(out.counts.items()):
                 before = earlier.counts.get(key)
-                if value is None or before is None or key[2] == NOT_REACHED:
-                    continue
+                if value is None or before is None:
+                    continue  # not reached too: its change is people who stopped early, or went on
                 if 1 <= abs(value - before) <= k - 1:
                     _hide(out, true, key)
                     changed = True

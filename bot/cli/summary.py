@@ -23,7 +23,6 @@ from flows.loader import shipped_library
 from storage import repository as repo
 from storage.privacy import KeyRing
 from summaries import publications
-from summaries.build import live_summary
 from summaries.model import FORMATS, Summary
 from summaries.questionnaire import FlowLike
 
@@ -99,10 +98,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         database = await open_database(settings)
         try:
             if args.live:
-                previous = await publications.list_publications(database, args.target)
-                summary = await live_summary(
-                    database, args.target, flow_source, keys=_keys(settings), previous=previous
-                )
+                summary = await publications.live_view(database, args.target, flow_source)
             else:
                 summary = await publications.publication(database, args.target, args.publication)
             others: list[Summary] = []

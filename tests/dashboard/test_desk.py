@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -22,6 +23,7 @@ from storage import schedule as schedule_store
 from storage import themes as theme_store
 from storage.database import Database
 from storage.privacy import KeyRing
+from summaries import publications
 from tests.dashboard.conftest import Dash, open_dash
 from tests.summaries.seed import IDEAS, RING, seed
 
@@ -291,6 +293,38 @@ async def test_live_progress_cannot_be_compared_with_a_publication(
     assert "<dd>33</dd>" not in page  # 33 next to the published 30 would show three people
     published = await (await dash.client.get(base + "/publications")).text()
     assert '<td class="n">30</td>' in published
+
+
+async def test_live_progress_pages_one_person_apart_cannot_be_subtracted(desk_dash: Dash) -> None:
+    """Refreshing the page as people come one at a time (and the command line's --live in between, the same view):
+    no two pages show numbers whose difference is from 1 to k-1, yet the page moves on once k people came."""
+    dash = desk_dash
+    k = 5
+    cid, code = await consultation_of_a(dash, 12, k=k)
+    dash.app[DESK].live_wait = None  # each page waits for its step (the background steps: tests/summaries)
+    await dash.sign_in("facilitator-a")
+    url = f"/dashboard/consultations/{cid}/progress"
+    pages = []
+    for person in range(12, 12 + 2 * k + 1):
+        pages.append(await (await dash.client.get(url)).text())
+        await seed(dash.database, code, people=1, create=False, start=person)
+        await publications.live_view(dash.database, code, dash.app[DESK].flows)  # `summary CODE --live`
+    pages.append(await (await dash.client.get(url)).text())
+    # every figure in its place (a hidden one as None), so that the same cell is compared across pages
+    facts = [[_number(n) for n in re.findall(r"<dd>([^<]*)</dd>", page)] for page in pages]
+    cells = [[_number(n) for n in re.findall(r'<td class="n[^"]*">([^<]*)</td>', page)] for page in pages]
+    assert all(len(c) == len(cells[0]) > 20 for c in cells)
+    for i, j in itertools.combinations(range(len(pages)), 2):
+        for a, b in [*zip(facts[i], facts[j], strict=True), *zip(cells[i], cells[j], strict=True)]:
+            if a is not None and b is not None:
+                assert not 1 <= abs(a - b) <= k - 1, (i, j, facts[i], facts[j])
+    assert facts[0][0] == 12 and (facts[-1][0] or 0) >= 12 + k, [f[:1] for f in facts]
+    assert all(n is None or n == 0 or n >= k for page in cells for n in page)
+
+
+def _number(text: str) -> int | None:
+    found = re.match(r"\s*(\d+)", text)
+    return int(found.group(1)) if found else None
 
 
 async def test_a_consultation_the_schedule_closes_gets_its_final_publication(
