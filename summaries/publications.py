@@ -20,6 +20,7 @@ from storage.privacy import KeyRing
 from summaries.build import consultation_or_fail, publishable, true_summary
 from summaries.model import Summary
 from summaries.questionnaire import FlowSource
+from summaries.tables import Tables
 
 NO_PUBLICATION = "none"
 TOO_FEW_NEW = "too few new"
@@ -96,6 +97,11 @@ async def publish(
     raise VoicesError(f"consultation {code}: tables kept being shown while a publication was made; try again")
 
 
+def _shows_all_of(tables: Tables, shown: Tables) -> bool:
+    """Whether `tables` shows every count `shown` showed."""
+    return all(tables.counts.get(key) is not None for key, value in shown.counts.items() if value is not None)
+
+
 async def _publish(
     database: Database,
     code: str,
@@ -135,12 +141,18 @@ async def _publish(
         made.carried_from = made.number
         made.consultation = true.consultation
     elif base is not None and base[0].number < 0 and respondents - base[0].respondents < k:
-        # A live view was shown fewer than k people ago: anything newer would single those people out, so the
+        # A live view was shown fewer than k people ago: anything newer would single those people out. The
+        # current counts made safe against everything shown, when they still show every figure that view did
+        # (nothing changed since, but what only the publication has: the themes coded since); else the
         # publication is that view (already safe against everything shown before it), with the approved quotes.
-        made = copy.deepcopy(base[1])
-        made.consultation = true.consultation
-        made.quotes, made.tables.quotes = true.quotes, dict(true.tables.quotes)
-        respondents = base[0].respondents
+        safe = await asyncio.to_thread(publishable, true, earlier)
+        if _shows_all_of(safe.tables, base[1].tables):
+            made = safe
+        else:
+            made = copy.deepcopy(base[1])
+            made.consultation = true.consultation
+            made.quotes, made.tables.quotes = true.quotes, dict(true.tables.quotes)
+            respondents = base[0].respondents
     else:
         made = await asyncio.to_thread(publishable, true, earlier)
     made.number = len(rows) + 1
