@@ -39,10 +39,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.keyboard import Keyboard, render
+from bot.keyboard import Rendered, render
 from config.errors import DatabaseUnavailable
 from config.i18n import t
 from consultations.interactions import Reply, reply_data, reply_from_data
@@ -75,12 +75,28 @@ RECORD_RETRY_MAX = 2.0
 """The longest pause between two tries to record a delivery while the database is away (seconds)."""
 
 
-def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
-    if not keyboard:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in keyboard]
-    )
+def message_params(chat: int, shown: Rendered) -> dict[str, object]:
+    """sendMessage's (and editMessageText's) parameters, the keyboard as the Bot API's JSON (a message without
+    one has none: an edit then removes the keyboard the message had)."""
+    params: dict[str, object] = {"chat_id": chat, "text": shown.text}
+    if shown.keyboard:
+        rows = [[{"text": label, "callback_data": data} for label, data in row] for row in shown.keyboard]
+        params["reply_markup"] = {"inline_keyboard": rows}
+    return params
+
+
+async def api_call(bot: Bot, method: str, params: dict[str, object]) -> object:
+    """One Bot API call, its result as the Bot API's JSON. `Bot._post` is what each of PTB's methods calls (the
+    same request, error mapping and retries as `Bot.send_message`); the sender reads only the message id, so
+    nothing is made a PTB object: neither the keyboard sent nor the message echoed back. (PTB's public
+    `do_api_request` does the same but warns whenever PTB has a method of that name.)"""
+    return await bot._post(method, params)
+
+
+def message_id(result: object) -> int:
+    if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+        raise TelegramError("the Bot API answered without a message id")
+    return int(result["message_id"])
 
 
 def by_hand(language: str) -> str:
@@ -450,25 +466,23 @@ class OutboxSender:
     async def _send(self, row: outbox.Claimed) -> None:
         chat = int(row.payload["chat"])
         reply = reply_from_data(row.payload["reply"])
-        shown = render(reply)
-        keyboard = markup(shown.keyboard)
+        params = message_params(chat, render(reply))
+        new = {**params, "protect_content": True}  # as the application's Defaults do for PTB's methods
         sent: list[int] = []
         if row.kind == outbox.EDIT:
             await self.rate.acquire()
             await self._still_mine(row)
             try:
-                await self.bot.edit_message_text(
-                    shown.text, chat_id=chat, message_id=int(row.payload["message_id"]), reply_markup=keyboard
-                )
+                await api_call(self.bot, "editMessageText", {**params, "message_id": int(row.payload["message_id"])})
             except BadRequest as exc:
                 if "not modified" not in str(exc):
                     log.warning("could not edit a message; sending a new one", extra={"error": type(exc).__name__})
                     await self.rate.acquire()
-                    sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
+                    sent.append(message_id(await api_call(self.bot, "sendMessage", new)))
         else:
             await self.rate.acquire()
             await self._still_mine(row)
-            sent.append((await self.bot.send_message(chat, shown.text, reply_markup=keyboard)).message_id)
+            sent.append(message_id(await api_call(self.bot, "sendMessage", new)))
         # recorded with the deliveries of other chats; the chat's next row waits for it: were this record lost,
         # the row would be sent again when its lease ran out, after the newer ones
         await self._delivered(outbox.Delivered(row.id, row.chat_key, tuple(sent), bool(row.payload.get("scrub"))))

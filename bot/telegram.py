@@ -95,14 +95,27 @@ class UpdatesRequest(CountingRequest):
 
 
 def readable_update(raw: Any) -> dict[str, Any] | None:
-    """The update as received when python-telegram-bot can read it; else only its id (None without one)."""
+    """The update as received (`slim`) when python-telegram-bot can read it; else only its id (None without
+    one)."""
     try:
-        Update.de_json(raw, None)
+        update = slim(raw)
+        Update.de_json(update, None)
     except Exception as exc:
         log.warning("unreadable update acknowledged and dropped", extra={"error": type(exc).__name__})
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         return {"update_id": update_id} if isinstance(update_id, int) else None
-    return dict(raw)
+    return update
+
+
+def slim(raw: dict[str, Any]) -> dict[str, Any]:
+    """The update without what is never read: a button press carries the message it was on, keyboard included
+    (a question's dozen buttons, each made an object by python-telegram-bot); only the press's own data and the
+    message's chat and id are used. The keyboard is left out before the update is read."""
+    update = dict(raw)
+    query = update.get("callback_query")
+    if isinstance(query, dict) and isinstance(message := query.get("message"), dict) and "reply_markup" in message:
+        update["callback_query"] = {**query, "message": {k: v for k, v in message.items() if k != "reply_markup"}}
+    return update
 
 
 DEFAULT_MAX_UPDATES_IN_FLIGHT = 16
