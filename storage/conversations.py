@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, literal, or_, union_all
+from sqlalchemy import and_, bindparam, exists, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -170,25 +170,28 @@ async def remember_messages(
 
 
 async def remember_many(session: AsyncSession, sent: Iterable[tuple[str, int]], *, from_bot: bool = True) -> None:
-    """`remember_messages` for several chats at once: (pseudonym, message id) pairs, one statement per 200."""
+    """`remember_messages` for several chats at once: (pseudonym, message id) pairs, one statement with a row of
+    parameters each (the same statement for any number, so compiled once)."""
     pairs = list(dict.fromkeys(sent))
+    if not pairs:
+        return
     sent_at = now()
-    for start in range(0, len(pairs), 200):
-        rows: list[Select[Any, Any, Any, Any]] = [
-            sa_select(
-                col(Participant.id).label("participant_id"),
-                literal(message_id, SentMessage.__table__.c.message_id.type).label("message_id"),  # type: ignore[attr-defined]
-                literal(from_bot).label("from_bot"),
-                literal(sent_at, SentMessage.__table__.c.sent_at.type).label("sent_at"),  # type: ignore[attr-defined]
-            ).where(col(Participant.pseudonym) == pseudonym)
-            for pseudonym, message_id in pairs[start : start + 200]
-        ]
-        source = rows[0] if len(rows) == 1 else union_all(*rows)
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(SentMessage)
-            .from_select(["participant_id", "message_id", "from_bot", "sent_at"], source)
-            .on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
-        )
-        await session.exec(statement)
+    table = SentMessage.__table__  # type: ignore[attr-defined]
+    source = sa_select(
+        col(Participant.id).label("participant_id"),
+        bindparam("message_id", type_=table.c.message_id.type),
+        bindparam("from_bot", type_=table.c.from_bot.type),
+        bindparam("sent_at", type_=table.c.sent_at.type),
+    ).where(col(Participant.pseudonym) == bindparam("pseudonym"))
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)  # the table, not the model: SQLAlchemy's ORM would take the rows for a bulk insert of objects
+        .from_select(["participant_id", "message_id", "from_bot", "sent_at"], source)
+        .on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
+    )
+    params = [
+        {"pseudonym": pseudonym, "message_id": message_id, "from_bot": from_bot, "sent_at": sent_at}
+        for pseudonym, message_id in pairs
+    ]
+    await session.exec(statement, params=params)

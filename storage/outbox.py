@@ -142,11 +142,16 @@ async def enqueue(
                 "lease_until": at + LEASE if lease_to else None,
             }
         )
+    # One INSERT with a row of parameters each (executemany; with RETURNING, SQLAlchemy's "insertmanyvalues" sends
+    # one multi-row INSERT): the statement is the same for any number of rows, so compiled once, not every update.
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     if lease_to is None:
-        await session.exec(table.insert().values(rows))
+        await session.exec(table.insert(), params=rows)
         return []
-    written = await session.exec(table.insert().values(rows).returning(table.c.id, table.c.position))
+    written = await session.exec(
+        table.insert().returning(table.c.id, table.c.position),
+        params=rows,  # matched by position: any order
+    )
     ids = {int(position): int(row_id) for row_id, position in written.all()}
     return [
         Claimed(ids[position], chat_key, item.kind, payloads[position], 0, at, update_id)

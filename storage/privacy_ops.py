@@ -64,8 +64,10 @@ async def record_sent_messages(
         return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(SentMessage).values(rows).on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
-    await session.exec(statement)
+    # the table's insert with the rows as parameters: one statement, compiled once for any number of rows
+    table = SentMessage.__table__  # type: ignore[attr-defined]
+    statement = insert(table).on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
+    await session.exec(statement, params=rows)
 
 
 async def recent_message_ids(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import CacheStats
 
 from config.settings import Secrets
 from consultations import lifecycle
@@ -94,3 +95,38 @@ async def test_commands_load_the_participant_once(database: Database, secrets: S
             await chat.send(incoming)
         assert len(reading(statements, "participant")) == 1, statements
         assert len(transactions(statements)[0]) <= 6, statements  # the outbox's insert included
+
+
+async def test_every_statement_of_a_conversation_is_compiled_once(database: Database, secrets: Secrets) -> None:
+    """SQLAlchemy compiles a statement once and reuses it, unless the statement cannot be cached (e.g. rows given
+    as `.values([...])`, different for every number of rows): then every update pays for compiling it again. A
+    second person's whole conversation (buttons, typed answers, the replies written to the outbox, the message
+    ids kept) uses only statements compiled for the first."""
+    library = shipped_library()
+    new = lifecycle.plan(library, flow_id="roadmap_feedback", country="NG", title="Cached")
+    await lifecycle.open_consultation(database, new, code="CACHED")
+    service = ConversationService(database, library, secrets)
+    compiled: list[str] = []
+    recording = False
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if recording and context is not None and context.cache_hit is not CacheStats.CACHE_HIT:
+            compiled.append(f"{context.cache_hit}: {' '.join(statement.split())}")
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        for person in range(2):
+            recording = person == 1
+            chat = Chat(service, identity=770_000 + person)
+            await chat.send(Begin("CACHED"))
+            for _ in range(15):
+                if chat.last.options:
+                    await chat.choose(chat.last.options[0].label)
+                else:
+                    await chat.send(Said("More labour inspectors in the mines"))
+            assert chat.last.options or chat.last.text  # the conversation went on to its end
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    # PostgreSQL's per-participant lock is a plain string statement (no cache key), as is SQLite's checkpoint
+    assert [s for s in compiled if "pg_advisory_xact_lock" not in s and "wal_checkpoint" not in s] == []
