@@ -10,7 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from telegram import Update
 from telegram.error import NetworkError
-from telegram.request import HTTPXRequest
+
+from bot.http import AiohttpRequest
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 """This process's metrics (one worker); Prometheus scrapes each worker and adds them up."""
@@ -75,7 +76,7 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-class CountingRequest(HTTPXRequest):
+class CountingRequest(AiohttpRequest):
     """The Bot API connection, counting each call by method and result."""
 
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
