@@ -5,11 +5,12 @@ Every function takes the caller's session, inside `database.transaction(lock_key
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, literal, or_
+from sqlalchemy import String, and_, bindparam, exists, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,13 +44,28 @@ async def load_turn(
     With `consultation_code`: that consultation (by its own code, case-insensitively; found even when the
     participant is new) and the participant's session in it, whatever its status. Without: the participant's
     current session (the most recently used one they can come back to) and its consultation."""
-    anchor = select(literal(1).label("one")).subquery()
+    params: dict[str, object] = {"pseudonym": pseudonym}
     if consultation_code is not None:
+        params["code"] = normalise(consultation_code)
+    if outbox_owner is not None:
+        params["owner"] = outbox_owner
+    statement = _turn_statement(consultation_code is not None, outbox_owner is not None)
+    row = (await session.exec(statement, params=params)).one()
+    return TurnRows(row[0], row[1], row[2], bool(row[3]) if outbox_owner is not None else None)
+
+
+@functools.cache
+def _turn_statement(by_code: bool, with_pending: bool) -> Any:
+    """`load_turn`'s statement, made once (its values are bound parameters): building a statement and working
+    out its cache key cost more CPU than SQLite running it."""
+    anchor = select(literal(1).label("one")).subquery()
+    pseudonym = bindparam("pseudonym", type_=String)
+    if by_code:
         statement = (
             select(Participant, ConversationSession, Consultation)
             .select_from(anchor)
             .outerjoin(Participant, col(Participant.pseudonym) == pseudonym)
-            .outerjoin(Consultation, col(Consultation.code) == normalise(consultation_code))
+            .outerjoin(Consultation, col(Consultation.code) == bindparam("code", type_=String))
             .outerjoin(
                 ConversationSession,
                 and_(
@@ -77,16 +93,12 @@ async def load_turn(
             .outerjoin(ConversationSession, col(ConversationSession.id) == current)
             .outerjoin(Consultation, col(Consultation.id) == col(ConversationSession.consultation_id))
         )
-    if outbox_owner is not None:
-        others = or_(col(OutboxMessage.lease_owner).is_(None), col(OutboxMessage.lease_owner) != outbox_owner)
-        pending = exists().where(
-            col(OutboxMessage.chat_key) == pseudonym, col(OutboxMessage.state) == "pending", others
-        )
-        with_pending: Any = statement.add_columns(pending.label("pending_elsewhere"))
-        asked = (await session.exec(with_pending)).one()
-        return TurnRows(asked[0], asked[1], asked[2], bool(asked[3]))
-    row = (await session.exec(statement)).one()
-    return TurnRows(row[0], row[1], row[2])
+    if not with_pending:
+        return statement
+    owner = bindparam("owner", type_=String)
+    others = or_(col(OutboxMessage.lease_owner).is_(None), col(OutboxMessage.lease_owner) != owner)
+    pending = exists().where(col(OutboxMessage.chat_key) == pseudonym, col(OutboxMessage.state) == "pending", others)
+    return statement.add_columns(pending.label("pending_elsewhere"))
 
 
 async def create_participant(session: AsyncSession, pseudonym: str, language: str) -> Participant:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, exists, func, literal
+from sqlalchemy import bindparam, delete, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -255,7 +257,6 @@ async def upsert_answer(session: AsyncSession, row: ConversationSession, value: 
     record: the answer is only written where the participant's consent for the consultation exists."""
     if row.id is None:
         raise StorageError("the session must be saved before it takes answers")
-    table = Answer.__table__  # type: ignore[attr-defined]
     values = {
         "session_id": row.id,
         "consultation_id": row.consultation_id,
@@ -265,22 +266,47 @@ async def upsert_answer(session: AsyncSession, row: ConversationSession, value: 
         "text_cipher": value.text_cipher,
         "key_id": value.key_id,
         "answered_on": today(),
+        "participant_id": row.participant_id,
     }
-    consented = exists().where(
-        col(ConsentRecord.participant_id) == row.participant_id,
-        col(ConsentRecord.consultation_id) == row.consultation_id,
-    )
-    source = sa_select(*(literal(v, table.c[name].type).label(name) for name, v in values.items())).where(consented)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).from_select(list(values), source)
-    replaced = ("choice_codes", "skipped", "text_cipher", "key_id", "answered_on")
-    statement = statement.on_conflict_do_update(
-        index_elements=["session_id", "question_id"], set_={name: statement.excluded[name] for name in replaced}
-    )
-    result = await session.exec(statement)
+    result = await session.exec(_upsert_answer_statement(_dialect(session)), params=values)
     if not result.rowcount:
         raise StorageError("refusing to store an answer without a consent record")
+
+
+ANSWER_COLUMNS = (
+    "session_id",
+    "consultation_id",
+    "question_id",
+    "choice_codes",
+    "skipped",
+    "text_cipher",
+    "key_id",
+    "answered_on",
+)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+@functools.cache
+def _upsert_answer_statement(dialect: str) -> Any:
+    """`upsert_answer`'s statement, made once per dialect with its values as bound parameters (building it, its
+    `excluded` columns and its cache key on every answer cost more CPU than the database running it)."""
+    table = Answer.__table__  # type: ignore[attr-defined]
+    consented = exists().where(
+        col(ConsentRecord.participant_id) == bindparam("participant_id"),
+        col(ConsentRecord.consultation_id) == bindparam("consultation_id"),
+    )
+    source = sa_select(*(bindparam(name, type_=table.c[name].type).label(name) for name in ANSWER_COLUMNS)).where(
+        consented
+    )
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).from_select(list(ANSWER_COLUMNS), source)
+    replaced = ("choice_codes", "skipped", "text_cipher", "key_id", "answered_on")
+    return statement.on_conflict_do_update(
+        index_elements=["session_id", "question_id"], set_={name: statement.excluded[name] for name in replaced}
+    )
 
 
 async def delete_answers(session: AsyncSession, session_id: int, question_ids: Sequence[str]) -> None:
@@ -301,15 +327,16 @@ async def answers_of_session(session: AsyncSession, session_id: int) -> list[Ans
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """Record an update id; False when it was already processed (a retry or a replay)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(ProcessedUpdate)
-        .values(update_id=update_id, processed_at=now())
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    result = await session.exec(statement)
+    statement = _claim_statement(_dialect(session))
+    result = await session.exec(statement, params={"update_id": update_id, "processed_at": now()})
     return bool(result.rowcount)
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+    return insert(table).on_conflict_do_nothing(index_elements=["update_id"])
 
 
 async def purge_processed_updates(session: AsyncSession, older_than: timedelta = timedelta(days=2)) -> int:
