@@ -8,12 +8,14 @@ the benchmark's machine), a large part of the bot's CPU per update. aiohttp is a
 It behaves as PTB's `HTTPXRequest`: the same default timeouts (PTB's, overridable per call), a form-encoded body
 (multipart when a file is sent), a timeout raised as `TimedOut` and any other failure to talk to the server as
 `NetworkError` (PTB maps the HTTP status codes and Telegram's answers to their errors, as for httpx). Waiting
-for a free connection counts towards the connect timeout. Proxies come from the environment (HTTPS_PROXY), as
-httpx does."""
+for a free connection counts towards the connect timeout. Proxies come from the environment (HTTPS_PROXY and
+NO_PROXY), as with httpx."""
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -35,6 +37,7 @@ class AiohttpRequest(BaseRequest):
     def __init__(self, connection_pool_size: int = 1) -> None:
         self._pool_size = connection_pool_size
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -45,7 +48,6 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                trust_env=True,
             )
 
     async def shutdown(self) -> None:
@@ -89,9 +91,21 @@ class AiohttpRequest(BaseRequest):
             else:
                 body = request_data.json_parameters
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=body, timeout=timeout, proxy=self._proxy(url)
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's timeouts among them
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy for the Bot API's host from the environment (HTTPS_PROXY, NO_PROXY), looked up once per
+        host (aiohttp's own `trust_env` looks it up, and for a .netrc, in a thread on every request)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            bypass = bool(parts.hostname) and urllib.request.proxy_bypass(parts.hostname or "")
+            self._proxies[key] = None if bypass else urllib.request.getproxies().get(parts.scheme)
+        return self._proxies[key]
