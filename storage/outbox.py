@@ -99,6 +99,11 @@ def _seal(keys: KeyRing, payload: dict[str, Any], context: str) -> tuple[bytes, 
     return keys.encrypt(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), context)
 
 
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_INSERT = _TABLE.insert()
+_INSERT_RETURNING = _TABLE.insert().returning(_TABLE.c.id, _TABLE.c.position)
+
+
 async def enqueue(
     session: AsyncSession,
     keys: KeyRing,
@@ -144,14 +149,10 @@ async def enqueue(
         )
     # One INSERT with a row of parameters each (executemany; with RETURNING, SQLAlchemy's "insertmanyvalues" sends
     # one multi-row INSERT): the statement is the same for any number of rows, so compiled once, not every update.
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     if lease_to is None:
-        await session.exec(table.insert(), params=rows)
+        await session.exec(_INSERT, params=rows)
         return []
-    written = await session.exec(
-        table.insert().returning(table.c.id, table.c.position),
-        params=rows,  # matched by position: any order
-    )
+    written = await session.exec(_INSERT_RETURNING, params=rows)  # matched by position: in any order
     ids = {int(position): int(row_id) for row_id, position in written.all()}
     return [
         Claimed(ids[position], chat_key, item.kind, payloads[position], 0, at, update_id)
