@@ -187,6 +187,8 @@ class OutboxSender:
         self._record_wake = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self._waiting_until = 0.0
+        self._starved = False
+        """The last claim had no room, or took as many rows as it had room for: more may wait."""
         self._tasks: list[asyncio.Task[None]] = []
         self._chores: set[asyncio.Task[None]] = set()
         self._started = False
@@ -298,10 +300,12 @@ class OutboxSender:
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._inflight)
+        self._starved = free <= 0
         if free <= 0:
             return 0
         async with self.db.transaction() as session:
             rows = await outbox.claim(session, self.keys, self.owner, free)
+        self._starved = len(rows) == free  # there may be more
         for row in rows:
             self._held.pop(row.chat_key, None)  # the chat's oldest row is this worker's again: in order from here
             self._push(row, handed=False)
@@ -336,7 +340,8 @@ class OutboxSender:
             if not queue:
                 self._chains.pop(chat, None)
             self._inflight.pop(chat, None)
-            self._wake.set()
+            if self._starved or time.monotonic() < self._waiting_until:
+                self._wake.set()  # room for rows that may wait to be claimed (not on every send: a claim costs)
 
     async def _still_mine(self, row: outbox.Claimed) -> None:
         """Right before a Bot API call: a row held for half its lease (queued behind others, waiting for the rate)
