@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -35,10 +35,7 @@ class SessionState:
     page: int = 0
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data.pop("state")
-        data.pop("language")
-        data.pop("status")
+        data = {"selections": self.selections, "history": self.history, "choices": self.choices, "page": self.page}
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, update
+from sqlalchemy import bindparam, delete, exists, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -102,6 +102,9 @@ def _seal(keys: KeyRing, payload: dict[str, Any], context: str) -> tuple[bytes, 
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT = _TABLE.insert()
 _INSERT_RETURNING = _TABLE.insert().returning(_TABLE.c.id, _TABLE.c.position)
+_DELETE_SENT = _TABLE.delete().where(
+    _TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.state == bindparam("pending")
+)
 
 
 async def enqueue(
@@ -248,11 +251,7 @@ async def mark_sent_many(session: AsyncSession, done: Sequence[Delivered]) -> No
         return
     for start in range(0, len(done), 200):
         batch = done[start : start + 200]
-        await session.exec(
-            delete(OutboxMessage).where(
-                col(OutboxMessage.id).in_([d.row_id for d in batch]), col(OutboxMessage.state) == PENDING
-            )
-        )
+        await session.exec(_DELETE_SENT, params={"ids": [d.row_id for d in batch], "pending": PENDING})
         sent = [(d.chat_key, message_id) for d in batch for message_id in d.message_ids]
         await remember_many(session, sent)
     if any(d.scrub for d in done):
