@@ -188,7 +188,7 @@ class OutboxSender:
         self._recorder: asyncio.Task[None] | None = None
         self._waiting_until = 0.0
         self._starved = False
-        """The last claim had no room, or took as many rows as it had room for: more may wait."""
+        """The last claim had no room, or found rows: more may wait (a chat's sends ending then looks again)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._chores: set[asyncio.Task[None]] = set()
         self._started = False
@@ -305,7 +305,7 @@ class OutboxSender:
             return 0
         async with self.db.transaction() as session:
             rows = await outbox.claim(session, self.keys, self.owner, free)
-        self._starved = len(rows) == free  # there may be more
+        self._starved = bool(rows)  # rows were due: more may be (others' given back, retries), so look again soon
         for row in rows:
             self._held.pop(row.chat_key, None)  # the chat's oldest row is this worker's again: in order from here
             self._push(row, handed=False)
