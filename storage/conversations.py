@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.errors import StorageError
 from storage.invites import normalise
 from storage.models import Consultation, ConversationSession, OutboxMessage, Participant, SentMessage
-from storage.repository import LIVE_STATUSES, now, today
+from storage.repository import LIVE_STATUSES, dialect_of, now, today
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ async def remember_many(session: AsyncSession, sent: Iterable[tuple[str, int]], 
         bindparam("from_bot", type_=table.c.from_bot.type),
         bindparam("sent_at", type_=table.c.sent_at.type),
     ).where(col(Participant.pseudonym) == bindparam("pseudonym"))
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         insert(table)  # the table, not the model: SQLAlchemy's ORM would take the rows for a bulk insert of objects

@@ -35,7 +35,7 @@ from storage.conversations import remember_many, remember_messages
 from storage.database import SCRUB, request_scrub
 from storage.models import ConversationSession, OutboxMessage, OutboxWorker, Participant, SentMessage
 from storage.privacy import KeyRing
-from storage.repository import now
+from storage.repository import dialect_of, now
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 SEND, EDIT, DELETE = "send", "edit", "delete"
@@ -89,10 +89,6 @@ class Claimed:
     update_id: int | None
     leased_at: float = field(default_factory=time.monotonic)
     """When the lease was taken (monotonic clock of this process)."""
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 def _seal(keys: KeyRing, payload: dict[str, Any], context: str) -> tuple[bytes, str]:
@@ -192,7 +188,7 @@ async def claim(
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         statement = statement.with_for_update(skip_locked=True, of=OutboxMessage)
     candidates = list((await session.exec(statement)).all())
     claimed: list[Claimed] = []
@@ -382,7 +378,7 @@ async def heartbeat(
     """Record that `owner` is alive (and, given, a 429 pause it got); return the number of live workers and the
     latest pause any of them reported."""
     at = now()
-    insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
     statement = insert(OutboxWorker).values(owner=owner, seen_at=at, paused_until=paused_until)
     changes: dict[str, Any] = {"seen_at": statement.excluded.seen_at}
     if paused_until is not None:

@@ -30,7 +30,7 @@ from storage.models import (
 )
 from storage.outbox import PENDING, RESULTS
 from storage.privacy import KeyRing, answer_context, opt_in_context
-from storage.repository import now, participant_by_pseudonym, today
+from storage.repository import dialect_of, now, participant_by_pseudonym, today
 
 SAFE_EXIT_WINDOW = timedelta(hours=48)
 """Telegram lets a bot delete messages of a private chat for 48 hours; ids older than that are useless."""
@@ -62,7 +62,7 @@ async def record_sent_messages(
     ]
     if not rows:
         return
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # the table's insert with the rows as parameters: one statement, compiled once for any number of rows
     table = SentMessage.__table__  # type: ignore[attr-defined]

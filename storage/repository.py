@@ -268,7 +268,7 @@ async def upsert_answer(session: AsyncSession, row: ConversationSession, value: 
         "answered_on": today(),
         "participant_id": row.participant_id,
     }
-    result = await session.exec(_upsert_answer_statement(_dialect(session)), params=values)
+    result = await session.exec(_upsert_answer_statement(dialect_of(session)), params=values)
     if not result.rowcount:
         raise StorageError("refusing to store an answer without a consent record")
 
@@ -285,7 +285,8 @@ ANSWER_COLUMNS = (
 )
 
 
-def _dialect(session: AsyncSession) -> str:
+def dialect_of(session: AsyncSession) -> str:
+    """The session's database dialect ("sqlite" or "postgresql")."""
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
@@ -327,7 +328,7 @@ async def answers_of_session(session: AsyncSession, session_id: int) -> list[Ans
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """Record an update id; False when it was already processed (a retry or a replay)."""
-    statement = _claim_statement(_dialect(session))
+    statement = _claim_statement(dialect_of(session))
     result = await session.exec(statement, params={"update_id": update_id, "processed_at": now()})
     return bool(result.rowcount)
 

@@ -25,7 +25,7 @@ from storage.models import (
     Theme,
     ThemeAssignment,
 )
-from storage.repository import now
+from storage.repository import dialect_of, now
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ async def answer_counts(session: AsyncSession, consultation_id: int, group_quest
         params[f"c{index}"] = channel
         test = "m.inv IS NULL" if channel is None else f"m.inv = :c{index}"
         sums.append(f"SUM(CASE WHEN {test} THEN 1 ELSE 0 END)")
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     sqlite = dialect == "sqlite"
     # SQLite: the respondents materialised once, then the answers outside, in index order. PostgreSQL: no
     # materialisation, so that the planner sees the small side and hashes the respondents, not the answers (with
