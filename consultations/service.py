@@ -7,7 +7,6 @@ decide every change of the session (flows), and writes through storage functions
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, timedelta
@@ -243,8 +242,7 @@ class Turn:
         row = self.row
         steps = [i.step for i in items if i.step is not None and row is not None and i.session_id == row.id]
         if row is not None and steps and row.shown_step != steps[-1]:
-            row.shown_step = steps[-1]
-            self.s.add(row)
+            conversations.set_shown_step(self.s, row, steps[-1])
 
     def deliveries(self, outcome: Outcome, incoming: Incoming) -> list[outbox.Item]:
         """What the outcome asks the channel to do, in order, as outbox items written in this transaction: the
@@ -381,7 +379,7 @@ class Turn:
         language = action.language if action.language in offered else self.choose_language(consultation)
         engine = self.engine(consultation)
         state = engine.new_session(language)
-        before = copy.deepcopy(state)
+        before = state.copy()
         events = engine.handle(state, choice, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
             return stale()
@@ -419,7 +417,7 @@ class Turn:
         if not self.on_screen(engine, state, given):
             # typed for a question the person has not been shown yet: the current question again, nothing applied
             return Outcome(self.replies([engine.prompt(state, terms(consultation))], consultation.code, state.language))
-        before = copy.deepcopy(state)
+        before = state.copy()
         events = engine.handle(state, given, terms(consultation))
         if any(isinstance(e, StaleInput) for e in events):
             return stale()
@@ -661,7 +659,7 @@ def answered(engine: Engine, before: SessionState, given: Input, events: list[Ev
     if recorded is None and not any(isinstance(e, ConsentDeclined | Underage) for e in events):
         return []
     language = before.language
-    question = engine.prompt(copy.deepcopy(before), terms)
+    question = engine.prompt(before.copy(), terms)
     pressed = next((c.label for c in question.choices if c.token == given.token), "")
     codes = recorded.codes if recorded is not None and recorded.codes else ()
     labels = engine.answer_labels(step.id, language) if codes else {}  # choice steps' options, by code

@@ -10,14 +10,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, exists, literal, or_
+from sqlalchemy import String, and_, bindparam, exists, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+from storage.database import before_commit
 from storage.invites import normalise
 from storage.models import Consultation, ConversationSession, OutboxMessage, Participant, SentMessage
 from storage.repository import LIVE_STATUSES, dialect_of, now, today
@@ -157,20 +159,52 @@ async def save_state(
     session: AsyncSession, row: ConversationSession, *, state: str, status: str, language: str, context: str
 ) -> None:
     """Write down where the participant now is (the engine decided it); the session counts as used now. Written
-    with the transaction's next statement or its commit (autoflush), so that what else of the session the turn
-    changes (`shown_step`) goes in the same UPDATE."""
-    row.state = state
-    row.status = status
-    row.language = language
-    row.context = context
-    row.updated_at = now()
-    session.add(row)
+    once, when the transaction's body ends (`write_sessions`), with whatever else of the session the turn changes
+    (`set_session_language`, `set_shown_step`): one UPDATE."""
+    _change(session, row, state=state, status=status, language=language, context=context, updated_at=now())
 
 
 async def set_session_language(session: AsyncSession, row: ConversationSession, language: str) -> None:
-    row.language = language
-    row.updated_at = now()
-    session.add(row)
+    _change(session, row, language=language, updated_at=now())
+
+
+def set_shown_step(session: AsyncSession, row: ConversationSession, step: int) -> None:
+    """The question of `step` counts as on screen (written with the session's state)."""
+    _change(session, row, shown_step=step)
+
+
+SESSION_WRITES = "voices_session_writes"
+
+
+def _change(session: AsyncSession, row: ConversationSession, **values: Any) -> None:
+    """Change the session on `row` and have it written before the transaction commits. The values are set as
+    the row's own (not as changes for SQLAlchemy's ORM to find and flush: its unit of work cost more CPU than
+    the rest of the update's statements); `write_sessions` writes the columns changed, and only those (the
+    outbox's sender may have written `shown_step` meanwhile), with a statement made once."""
+    if row.id is None:
+        raise StorageError("the session must be saved before it changes")
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+    changes: dict[int, tuple[ConversationSession, set[str]]] = session.info.setdefault(SESSION_WRITES, {})
+    changes.setdefault(row.id, (row, set()))[1].update(values)
+    before_commit(session, write_sessions)
+
+
+async def write_sessions(session: AsyncSession) -> None:
+    """Write the sessions this transaction changed (`_change`): one UPDATE each, of the columns changed."""
+    changes: dict[int, tuple[ConversationSession, set[str]]] = session.info.pop(SESSION_WRITES, {})
+    for row_id, (row, names) in changes.items():
+        columns = tuple(sorted(names))
+        params = {"row_id": row_id, **{name: getattr(row, name) for name in columns}}
+        await session.exec(_session_update(columns), params=params)
+
+
+@functools.cache
+def _session_update(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns of one session, made once per set of columns (a handful in all)."""
+    table = ConversationSession.__table__  # type: ignore[attr-defined]
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return update(table).where(table.c.id == bindparam("row_id")).values(values)
 
 
 async def remember_messages(

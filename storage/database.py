@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -32,6 +32,22 @@ write-ahead log is checkpointed and truncated, so no copy of the erased rows sta
 def request_scrub(session: AsyncSession) -> None:
     """Ask for the erased data's old copies to be scrubbed from disk once this transaction commits."""
     session.info[SCRUB] = True
+
+
+BEFORE_COMMIT = "voices_before_commit"
+
+
+def before_commit(session: AsyncSession, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Have `write(session)` run at the end of this transaction's body, just before it commits (once, however
+    often it is asked for): a storage function can gather its writes and make them one statement."""
+    pending: list[Callable[[AsyncSession], Awaitable[None]]] = session.info.setdefault(BEFORE_COMMIT, [])
+    if write not in pending:
+        pending.append(write)
+
+
+async def _run_before_commit(session: AsyncSession) -> None:
+    for write in session.info.pop(BEFORE_COMMIT, ()):
+        await write(session)
 
 
 DbSession: TypeAlias = AsyncSession
@@ -129,6 +145,7 @@ class Database:
             async with self._sqlite_write_lock, self._sessions() as session:
                 async with session.begin():
                     yield session
+                    await _run_before_commit(session)
                 if session.info.pop(SCRUB, False):
                     await self._checkpoint()
             return
@@ -136,6 +153,7 @@ class Database:
             if lock_key is not None:
                 await session.exec(select(func.pg_advisory_xact_lock(advisory_key(lock_key))))
             yield session
+            await _run_before_commit(session)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -81,10 +81,11 @@ async def test_an_ordinary_answer_is_one_transaction_of_few_statements(database:
         update, sent = transactions(statements)  # the update, then the ids of the messages sent (the adapter's)
         assert update[0].startswith("INSERT INTO processed_update"), update  # the update id, claimed
         assert len(reading(update, "participant")) == 1 and len(reading(update, "consultation")) == 1, update
-        # claim, load, answer, state, the person's message id, the replies (the outbox: one multi-row insert); a
+        # claim, load, answer, the person's message id, the replies (the outbox: one multi-row insert), state; a
         # button's message is the bot's, its id kept when it was sent
         assert len(update) == (5 if answer is None else 6), "\n".join(update)
-        assert update[-1].startswith("INSERT INTO outbox"), update
+        assert update[-2].startswith("INSERT INTO outbox"), update
+        assert update[-1].startswith("UPDATE session SET state="), update  # the session's state, written last
         assert len(sent) == 1 and sent[0].startswith("INSERT INTO sent_message"), sent
 
 
