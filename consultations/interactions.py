@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from config.errors import VoicesError
@@ -89,6 +90,10 @@ ACTIONS: dict[str, type[Action]] = {
     "exit": LeaveChat,
 }
 """Every action type by a stable name (serialised outcomes say which one an option carries)."""
+KIND_OF: dict[type[Action], str] = {kind: name for name, kind in ACTIONS.items()}
+ACTION_FIELDS: dict[type[Action], tuple[str, ...]] = {
+    kind: tuple(f.name for f in dataclass_fields(kind)) for kind in ACTIONS.values()
+}
 
 # ---- in ----
 
@@ -250,10 +255,13 @@ class Outcome:
 
     def to_json(self) -> str:
         """The outcome as JSON (e.g. to keep it until it is sent)."""
-        data = asdict(self)
-        for reply, kept in zip(self.replies, data["replies"], strict=True):
-            for option, stored in zip(reply.choices, _stored_options(kept), strict=True):
-                stored["action"] = {"kind": _kind(option.action), **asdict(option.action)}
+        data = {
+            "replies": [reply_data(reply) for reply in self.replies],
+            "note": self.note,
+            "language": self.language,
+            "duplicate": self.duplicate,
+            "delete_ids": list(self.delete_ids),
+        }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -269,11 +277,28 @@ class Outcome:
 
 
 def reply_data(reply: Reply) -> dict[str, Any]:
-    """One reply as plain JSON-ready data (kept in the outbox until it is sent); `reply_from_data` reads it back."""
-    data = asdict(reply)
-    for option, stored in zip(reply.choices, _stored_options(data), strict=True):
-        stored["action"] = {"kind": _kind(option.action), **asdict(option.action)}
-    return data
+    """One reply as plain JSON-ready data (kept in the outbox until it is sent); `reply_from_data` reads it back.
+    Written out field by field: `dataclasses.asdict` deep-copies every value, at a cost on every update."""
+    return {
+        "text": reply.text,
+        "language": reply.language,
+        "notice": reply.notice,
+        "options": [_option_data(option) for option in reply.options],
+        "controls": [[_option_data(option) for option in group] for group in reply.controls],
+        "replace": reply.replace,
+        "step": reply.step,
+    }
+
+
+def _option_data(option: Option) -> dict[str, Any]:
+    action = option.action
+    fields = {name: getattr(action, name) for name in ACTION_FIELDS[type(action)]}
+    return {
+        "label": option.label,
+        "action": {"kind": KIND_OF[type(action)], **fields},
+        "number": option.number,
+        "selected": option.selected,
+    }
 
 
 def reply_from_data(data: dict[str, Any]) -> Reply:
@@ -282,14 +307,6 @@ def reply_from_data(data: dict[str, Any]) -> Reply:
 
 class OutcomeError(VoicesError):
     """A serialised outcome that cannot be read back (a bug, or a foreign value)."""
-
-
-def _kind(action: Action) -> str:
-    return next(name for name, kind in ACTIONS.items() if isinstance(action, kind))
-
-
-def _stored_options(reply: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*reply["options"], *(option for group in reply["controls"] for option in group)]
 
 
 def _option(data: dict[str, Any]) -> Option:

@@ -34,6 +34,19 @@ class SessionState:
     choices: dict[str, list[str]] = field(default_factory=dict)
     page: int = 0
 
+    def copy(self) -> SessionState:
+        """A copy that changing this state does not change (`copy.deepcopy` does the same, more slowly: it
+        walks every value and keeps a memo of them)."""
+        return SessionState(
+            state=self.state,
+            language=self.language,
+            status=self.status,
+            selections=list(self.selections),
+            history=list(self.history),
+            choices={k: list(v) for k, v in self.choices.items()},
+            page=self.page,
+        )
+
     def to_json(self) -> str:
         data = {"selections": self.selections, "history": self.history, "choices": self.choices, "page": self.page}
         return json.dumps(data, separators=(",", ":"), sort_keys=True)

@@ -196,6 +196,19 @@ def test_session_state_round_trips_without_free_text(engine: Engine) -> None:
     assert "secret" not in state.to_json()
 
 
+def test_a_copied_state_is_equal_and_changes_apart(engine: Engine) -> None:
+    state = agreed(engine)
+    engine.handle(state, ChoiceInput(1, "0"))
+    copied = state.copy()
+    assert copied == state and copied.to_json() == state.to_json()
+    engine.handle(state, ChoiceInput(2, "s"))  # the next question answered on the original only
+    state.choices["color"].append("blue")
+    state.selections.append("rice")
+    assert copied.history == ["consent", "color"] and copied.choices == {"consent": ["agree"], "color": ["red"]}
+    assert copied.selections == [] and copied.state == "foods"
+    assert SessionState.from_row(copied.state, copied.language, copied.status, copied.to_json()) == copied
+
+
 def test_machines_are_shared_and_models_removed() -> None:
     flow = shipped_library().latest("roadmap_feedback")
     engine = Engine(flow)
