@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
+from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -27,6 +28,7 @@ WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_WRITE_TIMEOUT = 20.0
 """python-telegram-bot's defaults for HTTPXRequest."""
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 DefaultValue = type(BaseRequest.DEFAULT_NONE)
 """PTB's marker class for "not given" (public only through its instances)."""
 
@@ -79,7 +81,8 @@ class AiohttpRequest(BaseRequest):
             connect=None if connect is None and pool is None else (connect or 0.0) + (pool or 0.0),
             sock_read=None if read is None else read + (write or 0.0),
         )
-        body: aiohttp.FormData | dict[str, str] | None = None
+        body: aiohttp.FormData | bytes | None = None
+        headers = None
         if request_data is not None:
             if files:
                 form = aiohttp.FormData()
@@ -88,11 +91,12 @@ class AiohttpRequest(BaseRequest):
                 for name, (filename, content, mimetype) in files.items():
                     form.add_field(name, content, filename=filename, content_type=mimetype)
                 body = form
-            else:
-                body = request_data.json_parameters
+            else:  # encoded here: aiohttp's FormData checks and copies every field first
+                body = urlencode(request_data.json_parameters).encode()
+                headers = FORM
         try:
             async with self._session.request(
-                method, url, data=body, timeout=timeout, proxy=self._proxy(url)
+                method, url, data=body, headers=headers, timeout=timeout, proxy=self._proxy(url)
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's timeouts among them
@@ -109,3 +113,11 @@ class AiohttpRequest(BaseRequest):
             bypass = bool(parts.hostname) and urllib.request.proxy_bypass(parts.hostname or "")
             self._proxies[key] = None if bypass else urllib.request.getproxies().get(parts.scheme)
         return self._proxies[key]
+
+
+async def api_call(bot: Bot, method: str, params: dict[str, object], **timeouts: float) -> object:
+    """One Bot API call, its result as the Bot API's JSON. `Bot._post` is what each of PTB's methods calls (the
+    same request, error mapping and retries as `Bot.send_message`), without making PTB objects of the result
+    (the outbox reads only the id of a message sent; polling reads each update on its own). PTB's public
+    `do_api_request` does the same but warns whenever PTB has a method of that name."""
+    return await bot._post(method, params, **timeouts)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.http import api_call
 from bot.metrics import HANDLING_SECONDS, IN_FLIGHT, UPDATES, WAITING, update_kind
 
 log = logging.getLogger(__name__)
@@ -128,11 +129,7 @@ class Poller:
 
     async def _next_batch(self, stop: asyncio.Event) -> tuple[Update, ...] | None:
         """The next updates, or None when `stop` was set while waiting for them."""
-        fetch = asyncio.ensure_future(
-            self.application.bot.get_updates(
-                offset=self.offset, timeout=self.timeout, limit=self.limit, allowed_updates=self.allowed_updates
-            )
-        )
+        fetch = asyncio.ensure_future(self._get_updates())
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -146,6 +143,20 @@ class Poller:
             return None
         updates: tuple[Update, ...] = fetch.result()
         return updates
+
+    async def _get_updates(self) -> tuple[Update, ...]:
+        """getUpdates, long polling; each update read once, on its own (`read_update`): PTB's `get_updates` reads
+        the batch as a whole, and one update it cannot read would fail the batch, again and again."""
+        bot = self.application.bot
+        params: dict[str, object] = {"offset": self.offset, "timeout": self.timeout, "limit": self.limit}
+        if self.allowed_updates is not None:
+            params["allowed_updates"] = self.allowed_updates
+        # as PTB's get_updates: the connection waits for the long poll on top of its read timeout
+        read_timeout = (bot.request.read_timeout or 0) + self.timeout
+        result = await api_call(bot, "getUpdates", params, read_timeout=read_timeout)
+        if not isinstance(result, list):
+            raise TelegramError("Invalid server response")
+        return tuple(update for raw in result if (update := read_update(raw, bot)) is not None)
 
     async def _acknowledge(self) -> None:
         """Tell Telegram the handled updates were delivered (an offset past them), as PTB's Updater does on stop."""
@@ -181,6 +192,29 @@ class Poller:
 
     def _delay(self, attempt: int) -> float:
         return self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
+
+
+def slim(raw: dict[str, Any]) -> dict[str, Any]:
+    """The update without what is never read: a button press carries the message it was on, keyboard included
+    (a question's dozen buttons, each made an object by python-telegram-bot); only the press's own data and the
+    message's chat and id are used. The keyboard is left out before the update is read."""
+    update = dict(raw)
+    query = update.get("callback_query")
+    if isinstance(query, dict) and isinstance(message := query.get("message"), dict) and "reply_markup" in message:
+        update["callback_query"] = {**query, "message": {k: v for k, v in message.items() if k != "reply_markup"}}
+    return update
+
+
+def read_update(raw: Any, bot: Any) -> Update | None:
+    """A polled update (`slim`) as python-telegram-bot's object. One it cannot read (an old or odd client, a
+    newer Bot API) is handed on as an empty update with the same id, which nothing handles and polling
+    acknowledges, instead of stalling polling forever; without an id, it is dropped. Nothing of it is logged."""
+    try:
+        return Update.de_json(slim(raw), bot)
+    except Exception as exc:
+        log.warning("unreadable update acknowledged and dropped", extra={"error": type(exc).__name__})
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        return Update(update_id) if isinstance(update_id, int) else None
 
 
 async def _stopped(stop: asyncio.Event, delay: float) -> bool:

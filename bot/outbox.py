@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.http import api_call
 from bot.keyboard import Rendered, render
 from config.errors import DatabaseUnavailable
 from config.i18n import t
@@ -83,14 +84,6 @@ def message_params(chat: int, shown: Rendered) -> dict[str, object]:
         rows = [[{"text": label, "callback_data": data} for label, data in row] for row in shown.keyboard]
         params["reply_markup"] = {"inline_keyboard": rows}
     return params
-
-
-async def api_call(bot: Bot, method: str, params: dict[str, object]) -> object:
-    """One Bot API call, its result as the Bot API's JSON. `Bot._post` is what each of PTB's methods calls (the
-    same request, error mapping and retries as `Bot.send_message`); the sender reads only the message id, so
-    nothing is made a PTB object: neither the keyboard sent nor the message echoed back. (PTB's public
-    `do_api_request` does the same but warns whenever PTB has a method of that name.)"""
-    return await bot._post(method, params)
 
 
 def message_id(result: object) -> int:

@@ -17,9 +17,9 @@ from pathlib import Path
 from aiohttp import web
 from telegram import Update
 
-from bot.intake import DEFERRED, Intake, Poller, patiently
+from bot.intake import DEFERRED, Intake, Poller, patiently, slim
 from bot.metrics import CONTENT_TYPE, UPDATES, exposition
-from bot.telegram import BotApplication, build_application, slim
+from bot.telegram import BotApplication, build_application
 from config.errors import ConfigError, StorageError
 from config.help_resources import HelpResources, load_help_resources
 from config.i18n import check_catalogs

@@ -74,9 +74,8 @@ COMMANDS = [
 
 
 class UpdatesRequest(CountingRequest):
-    """The getUpdates connection, reading each polled update on its own: one unreadable payload (an old or odd
-    client) is handed on as an empty update with the same id, which nothing handles and polling acknowledges,
-    instead of stalling polling forever. Nothing of a payload is ever logged (PTB's own parser logs it whole).
+    """The getUpdates connection. A response that is not JSON is refused without logging any of it (PTB's own
+    parser logs the payload whole); each update in it is read on its own by the poller (`bot.intake.read_update`).
 
     `parse_json_payload` is the hook python-telegram-bot documents for customising how responses are read."""
 
@@ -89,33 +88,7 @@ class UpdatesRequest(CountingRequest):
             raise TelegramError("Invalid server response") from None
         if not isinstance(data, dict):
             raise TelegramError("Invalid server response")
-        if data.get("ok") and isinstance(data.get("result"), list):
-            data["result"] = [readable for raw in data["result"] if (readable := readable_update(raw)) is not None]
         return data
-
-
-def readable_update(raw: Any) -> dict[str, Any] | None:
-    """The update as received (`slim`) when python-telegram-bot can read it; else only its id (None without
-    one)."""
-    try:
-        update = slim(raw)
-        Update.de_json(update, None)
-    except Exception as exc:
-        log.warning("unreadable update acknowledged and dropped", extra={"error": type(exc).__name__})
-        update_id = raw.get("update_id") if isinstance(raw, dict) else None
-        return {"update_id": update_id} if isinstance(update_id, int) else None
-    return update
-
-
-def slim(raw: dict[str, Any]) -> dict[str, Any]:
-    """The update without what is never read: a button press carries the message it was on, keyboard included
-    (a question's dozen buttons, each made an object by python-telegram-bot); only the press's own data and the
-    message's chat and id are used. The keyboard is left out before the update is read."""
-    update = dict(raw)
-    query = update.get("callback_query")
-    if isinstance(query, dict) and isinstance(message := query.get("message"), dict) and "reply_markup" in message:
-        update["callback_query"] = {**query, "message": {k: v for k, v in message.items() if k != "reply_markup"}}
-    return update
 
 
 DEFAULT_MAX_UPDATES_IN_FLIGHT = 16

@@ -3,12 +3,11 @@ keyboard) is left out before python-telegram-bot makes objects of the update, an
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from telegram import Update
 
-from bot.telegram import UpdatesRequest, slim
+from bot.intake import read_update, slim
 
 KEYBOARD = {"inline_keyboard": [[{"text": f"option {i}", "callback_data": f"C.{i}"}] for i in range(12)]}
 
@@ -55,10 +54,10 @@ def test_other_updates_are_unchanged() -> None:
     assert slim(odd) == odd
 
 
-def test_polling_hands_on_slim_updates() -> None:
-    payload = json.dumps({"ok": True, "result": [press(10), {"update_id": 11, "message": {"date": "x"}}]}).encode()
-    data = UpdatesRequest.parse_json_payload(payload)
-    first, unreadable = data["result"]
-    assert "reply_markup" not in first["callback_query"]["message"]
-    assert first["callback_query"]["data"] == "C.3"
-    assert unreadable == {"update_id": 11}
+def test_polling_reads_each_update_on_its_own_and_slim() -> None:
+    first = read_update(press(10), None)
+    assert first is not None and first.callback_query is not None and first.callback_query.data == "C.3"
+    assert getattr(first.callback_query.message, "reply_markup", None) is None
+    unreadable = read_update({"update_id": 11, "message": {"date": "x"}}, None)
+    assert unreadable == Update(11) and unreadable.message is None  # only its id: acknowledged, handled by nothing
+    assert read_update({"message": {"date": "x"}}, None) is None and read_update("odd", None) is None
