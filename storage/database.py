@@ -23,6 +23,10 @@ from config.errors import DatabaseUnavailable, StorageError
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 CONNECT_TIMEOUT_SECONDS = 10.0
+QUERY_TIMEOUT_SECONDS = 60.0
+"""PostgreSQL: a statement that gets no answer for this long fails (the database counts as unavailable), so a
+connection that hangs (a network that drops packets instead of refusing them) cannot hold an update, and the
+participant's lock, forever. Far above what any statement here takes (1M answers are summarised in about 1 s)."""
 POOL_CONNECTIONS = 20
 SCRUB = "voices_scrub"
 """Set `session.info[SCRUB] = True` in a transaction that erased personal data: after it commits, SQLite's
@@ -58,7 +62,14 @@ SQL), so callers can name its type without importing the ORM."""
 class Database:
     """One engine per process. `transaction(lock_key=...)` is the unit of work for one update."""
 
-    def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        query_timeout: float = QUERY_TIMEOUT_SECONDS,
+    ) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -91,8 +102,9 @@ class Database:
             # POOL_CONNECTIONS under PostgreSQL's max_connections
             kwargs["pool_size"] = POOL_CONNECTIONS
             kwargs["max_overflow"] = 0
-            # a server that does not answer is reported (DatabaseUnavailable) after 10 s, not asyncpg's 60 s
-            kwargs["connect_args"] = {"timeout": connect_timeout}
+            # a server that does not answer is reported (DatabaseUnavailable) after 10 s, not asyncpg's 60 s; a
+            # statement (the pool's ping included) after `query_timeout`: asyncpg has none by default
+            kwargs["connect_args"] = {"timeout": connect_timeout, "command_timeout": query_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -15,6 +15,9 @@ from tests.conftest import _drop_postgres_database, _postgres_database
 
 
 class DatabaseSwitch:
+    """`off`: the server down (refused, cut); `on(silent=True)`: a server that accepts and never answers; `hang`:
+    the network dropping everything from now on, on the open connections too, without cutting them."""
+
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
@@ -22,12 +25,13 @@ class DatabaseSwitch:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.silent = False
+        self.hung = False
 
     async def on(self, *, silent: bool = False) -> None:
         """Accept connections (on the same port as before, once it has one) and relay them, or with `silent`
         never answer them (a server that does not respond)."""
         await self.off()
-        self.silent = silent
+        self.silent, self.hung = silent, False
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.listen_port, reuse_address=True)
         self.listen_port = self._server.sockets[0].getsockname()[1]
 
@@ -41,6 +45,19 @@ class DatabaseSwitch:
         self._writers.clear()
         await asyncio.sleep(0)
 
+    def hang(self) -> None:
+        """From now on nothing goes through, either way, on any connection, open or new; none is cut (`on`
+        again cuts them and relays anew)."""
+        self.silent = self.hung = True
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(65536):
+                if self.hung:
+                    continue  # dropped, as by a network that has gone quiet
+                writer.write(data)
+                await writer.drain()
+
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.silent:
             self._writers.add(writer)
@@ -52,8 +69,8 @@ class DatabaseSwitch:
             return
         self._writers.update((writer, upstream_writer))
         pipes = [
-            asyncio.ensure_future(_pipe(reader, upstream_writer)),
-            asyncio.ensure_future(_pipe(upstream_reader, writer)),
+            asyncio.ensure_future(self._pipe(reader, upstream_writer)),
+            asyncio.ensure_future(self._pipe(upstream_reader, writer)),
         ]
         await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
         for pipe in pipes:
@@ -63,22 +80,17 @@ class DatabaseSwitch:
             w.transport.abort()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-
-
 @contextlib.asynccontextmanager
-async def switched_postgres(connect_timeout: float = 10.0) -> AsyncIterator[tuple[Database, DatabaseSwitch]]:
+async def switched_postgres(
+    connect_timeout: float = 10.0, query_timeout: float = 60.0
+) -> AsyncIterator[tuple[Database, DatabaseSwitch]]:
     """A fresh, migrated PostgreSQL database reached through a switch."""
     url, name = await _postgres_database()
     parsed = make_url(url)
     switch = DatabaseSwitch(parsed.host or "127.0.0.1", parsed.port or 5432)
     await switch.on()
     url = parsed.set(host="127.0.0.1", port=switch.listen_port).render_as_string(hide_password=False)
-    database = Database(url, connect_timeout=connect_timeout)
+    database = Database(url, connect_timeout=connect_timeout, query_timeout=query_timeout)
     await upgrade(database)
     try:
         yield database, switch

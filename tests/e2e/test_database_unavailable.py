@@ -95,6 +95,32 @@ async def test_polling_keeps_the_update_until_the_database_is_back(
     await h.emulator.wait_until(lambda: h.emulator.pending_update_count == 0, description="acknowledged")
 
 
+async def test_a_database_that_stops_answering_is_an_outage_not_a_hang(
+    secrets: Secrets, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A network that drops everything instead of refusing it (no error, no answer, ever), in the middle of a
+    conversation: each statement fails after the query timeout, so the update is kept and tried again as in an
+    outage, instead of waiting forever with the participant's lock and a slot of the updates in flight."""
+    timeout = 1.0
+    async with switched_postgres(connect_timeout=timeout, query_timeout=timeout) as (database, switch):
+        async for h in open_harness(database, secrets):
+            user = await at_group_question(h)
+            sent_before = len(texts(h, user))
+            switch.hang()
+            h.emulator.user_sends_text(user, "2")
+            await asyncio.sleep(5 * timeout)
+            deferred = [r for r in caplog.records if "database unavailable" in r.getMessage()]
+            assert deferred, "the update failed after the timeout and was kept, while the network was still quiet"
+            assert len(texts(h, user)) == sent_before, "nothing is sent while the database is away (no apology)"
+            assert h.emulator.pending_update_count == 1
+            await switch.on()  # the network is back (the connections it held are cut)
+            [awareness] = await h.emulator.wait_for_bot_messages(user.id, 1, timeout=20)
+            assert awareness.text and awareness.text.startswith("Have you heard")
+            await asyncio.sleep(0.3)
+            assert not any(APOLOGY in text for text in texts(h, user))
+            assert await answers(h.database) == [("age", "25_34"), ("consent", "agree"), ("group", "family_member")]
+
+
 async def test_a_worker_stopped_during_the_outage_gets_the_update_again(
     outage: tuple[Harness, DatabaseSwitch],
 ) -> None:
