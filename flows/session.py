@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -36,15 +36,12 @@ class SessionState:
 
     def copy(self) -> SessionState:
         """A copy that changing this state does not change (`copy.deepcopy` does the same, more slowly: it
-        walks every value and keeps a memo of them)."""
-        return SessionState(
-            state=self.state,
-            language=self.language,
-            status=self.status,
+        walks every value and keeps a memo of them). Every field is copied; the lists and dicts anew."""
+        return replace(
+            self,
             selections=list(self.selections),
             history=list(self.history),
             choices={k: list(v) for k, v in self.choices.items()},
-            page=self.page,
         )
 
     def to_json(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -207,6 +208,9 @@ def test_a_copied_state_is_equal_and_changes_apart(engine: Engine) -> None:
     assert copied.history == ["consent", "color"] and copied.choices == {"consent": ["agree"], "color": ["red"]}
     assert copied.selections == [] and copied.state == "foods"
     assert SessionState.from_row(copied.state, copied.language, copied.status, copied.to_json()) == copied
+    for name in (f.name for f in dataclasses.fields(SessionState)):  # a field added later is copied apart too
+        value = getattr(copied, name)
+        assert not isinstance(value, list | dict | set) or value is not getattr(state, name), name
 
 
 def test_machines_are_shared_and_models_removed() -> None:
