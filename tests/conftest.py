@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 
 # PTB 22 warns while building RetryAfter unless timedeltas are opted in; warnings are errors in tests.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +21,18 @@ from storage.migrate import upgrade
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process leaves `bot.logs`' handler on the root logger, writing to the stderr
+    pytest captured for that test; later tests' logs would go to that closed stream ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
