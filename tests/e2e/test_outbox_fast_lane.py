@@ -6,7 +6,6 @@ Application and sender against the emulator, on SQLite and PostgreSQL, so the co
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,18 +17,17 @@ from sandbox import SandboxMessage, SandboxUser
 from storage.database import Database
 from storage.models import OutboxMessage, ProcessedUpdate, SentMessage
 from tests.e2e.conftest import CODE, Harness
-from tests.e2e.test_outbox import settle
+from tests.e2e.test_outbox import settle, wait_for
 
 
-async def wait_for_updates(h: Harness, count: int, within: float = 30.0) -> int:
-    """Until `count` updates were handled (committed); how many were."""
-    deadline = time.monotonic() + within
-    while True:
-        async with h.database.reader() as session:
-            handled = len((await session.exec(select(ProcessedUpdate))).all())
-        if handled >= count or time.monotonic() > deadline:
-            return handled
-        await asyncio.sleep(0.02)
+async def handled(h: Harness) -> int:
+    """How many updates were handled (committed)."""
+    async with h.database.reader() as session:
+        return len((await session.exec(select(ProcessedUpdate))).all())
+
+
+async def _at_least(h: Harness, count: int) -> bool:
+    return await handled(h) >= count
 
 
 async def to_group_question(h: Harness, user: SandboxUser) -> SandboxMessage:
@@ -104,12 +102,12 @@ async def test_deliveries_to_many_chats_are_recorded_together(harness: Harness) 
     users = [h.user(f"P{i}") for i in range(12)]
     questions = await asyncio.gather(*(to_group_question(h, u) for u in users))
     await settle(h)
-    before = await wait_for_updates(h, 0)
+    before = await handled(h)
     h.emulator.faults.slow(["editMessageText", "sendMessage"], 2.0)
     with transactions_seen(h.database) as found:
         for user, question in zip(users, questions, strict=True):
             h.emulator.user_presses_button(user, question.message_id, "Skip")
-        await wait_for_updates(h, before + 12)
+        await wait_for(lambda: _at_least(h, before + 12), within=30)
         async with h.database.transaction():  # nothing is recorded meanwhile; the edits go out
             await asyncio.sleep(4.0)
         await settle(h)
