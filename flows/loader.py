@@ -124,7 +124,8 @@ def validate(flow: FlowDefinition) -> list[str]:
         longest = max((len(v) for v in step.text.values()), default=0)
         if longest > MAX_MESSAGE_LENGTH - 600:
             problems.append(f"{where}: text is {longest} characters; keep it under {MAX_MESSAGE_LENGTH - 600}")
-        longest_token = max(len(str(len(step.options) - 1)), len(f"p{(len(step.options) - 1) // PAGE_SIZE}"))
+        last = len(step.options) - 1
+        longest_token = max(len(stype.button_token(str(last), False)), len(f"p{last // PAGE_SIZE}"))
         if longest_token > MAX_TOKEN_LENGTH:
             problems.append(
                 f"{where}: {len(step.options)} options are too many to offer (a token would exceed "

@@ -116,6 +116,10 @@ class StepType:
         """The answers offered, in order."""
         return ()
 
+    def button_token(self, token: str, selected: bool) -> str:
+        """What the button of the option with this `token` carries (a multiple choice says which way it ticks)."""
+        return token
+
     def controls(self, step: Step, state: SessionState, ctx: StepContext) -> Controls:
         return self.skip_controls(ctx)
 

@@ -37,10 +37,12 @@ class SingleChoiceStep(StepType):
         return False
 
     def prompt(self, step: Step, state: SessionState, ctx: StepContext) -> ShowMessage:
-        offered = [
-            Choice(label, token, number if self.numbered else None, self.selected(code, state))
-            for number, (code, label, token) in enumerate(self.choices(step, state, ctx), 1)
-        ]
+        offered = []
+        for number, (code, label, token) in enumerate(self.choices(step, state, ctx), 1):
+            selected = self.selected(code, state)
+            offered.append(
+                Choice(label, self.button_token(token, selected), number if self.numbered else None, selected)
+            )
         shown, pages, state.page = page_of(offered, state.page, ctx)
         controls = (*pages, *self.controls(step, state, ctx))
         return ShowMessage(self.body(step, state, ctx), shown, controls, step_index=ctx.step_index)

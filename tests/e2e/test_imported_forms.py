@@ -90,7 +90,8 @@ async def walk(h: Harness, user: SandboxUser, flow: FlowDefinition) -> list[str]
             visited.append(step.id)
         before = len(h.emulator.bot_messages(user.id))
         buttons = tokens(message)
-        options = [data for token, data in buttons.items() if token.isdigit()]
+        # an option's token is its index; a multiple choice's says "t" (tick it) or "u" (untick it) first
+        options = [data for token, data in buttons.items() if token.lstrip("tu").isdigit()]
         typed = TYPED.get(step.type)
         if typed is not None and attempts < len(typed):
             h.emulator.user_sends_text(user, typed[attempts])

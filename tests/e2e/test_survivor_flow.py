@@ -153,3 +153,36 @@ async def test_completed_participant_is_thanked_not_asked_again(harness: Harness
     assert again.text and "already taken part" in again.text
     async with h.database.reader() as session:
         assert await repo.respondent_count(session, 1) == 1
+
+
+async def test_an_option_tapped_twice_on_a_slow_connection_stays_ticked(any_harness: Harness) -> None:
+    """A second tap while the first is on its way (the tick not shown yet) is what a person on a slow network
+    does: the button says "tick this", so the option ends ticked, not ticked and unticked again."""
+    h = any_harness
+    nadia = h.user("Nadia")
+    [consent] = await h.send(nadia, f"/start {CODE}")
+    group = await h.agree(nadia, consent)
+    [awareness] = await h.press(nadia, group, "A person with lived experience")
+    [priorities] = await h.press(nadia, awareness, "I have heard of it")
+    h.emulator.faults.slow("editMessageText", 1.0, times=2)  # the tick takes a second to show
+    edits = len(h.emulator.calls("editMessageText"))
+    taps = [h.emulator.user_presses_button(nadia, priorities.message_id, "Fair jobs and pay") for _ in range(2)]
+    for tap in taps:
+        await h.emulator.wait_callback_answered(h.emulator.callback_query_id(tap))
+    await h.emulator.wait_until(lambda: len(h.emulator.calls("editMessageText")) == edits + 2)
+    assert "✅ Fair jobs and pay" in labels(h.emulator.message(nadia.id, priorities.message_id))
+    # a tap on a tick shown takes it away
+    await h.press(nadia, priorities, "Help and care for people", expect=0)
+    await h.emulator.wait_until(
+        lambda: "✅ Help and care for people" in labels(h.emulator.message(nadia.id, priorities.message_id))
+    )
+    await h.press(nadia, priorities, "✅ Help and care for people", expect=0)
+    await h.emulator.wait_until(
+        lambda: "Help and care for people" in labels(h.emulator.message(nadia.id, priorities.message_id))
+    )
+    [services] = await h.press(nadia, priorities, "Done")
+    assert services.text and services.text.startswith("Where you live, how easy")
+    async with h.database.reader() as session:
+        answers = {a.question_id: a for a in (await session.exec(select(Answer))).all()}
+    assert answers["priorities"].choice_codes == "decent_work"
+    assert not answers["priorities"].skipped

@@ -114,15 +114,20 @@ def test_unmatched_text_reasks_with_the_options(engine: Engine) -> None:
     assert isinstance(events[1], ShowMessage) and [c.number for c in events[1].options] == [1, 2]
 
 
-def test_multiple_choice_toggles_then_done(engine: Engine) -> None:
+def test_multiple_choice_ticks_then_done(engine: Engine) -> None:
     state = agreed(engine)
     engine.handle(state, ChoiceInput(1, "0"))
-    [toggled] = engine.handle(state, ChoiceInput(2, "2"))
+    [toggled] = engine.handle(state, ChoiceInput(2, "t2"))
     assert isinstance(toggled, ShowMessage) and toggled.replace
     ticked = {c.label: c.selected for c in toggled.options}
     assert ticked == {"Rice": False, "Beans": False, "Fish": True}
-    engine.handle(state, ChoiceInput(2, "0"))
-    engine.handle(state, ChoiceInput(2, "2"))  # untoggle fish
+    # each button says which way it goes: a second "tick fish" (a double tap) leaves fish ticked
+    assert {c.label: c.token for c in toggled.options} == {"Rice": "t0", "Beans": "t1", "Fish": "u2"}
+    [again] = engine.handle(state, ChoiceInput(2, "t2"))
+    assert isinstance(again, ShowMessage) and [c.selected for c in again.options] == [False, False, True]
+    engine.handle(state, ChoiceInput(2, "t0"))
+    engine.handle(state, ChoiceInput(2, "u2"))  # untick fish
+    engine.handle(state, ChoiceInput(2, "u1"))  # beans was not ticked: nothing changes
     events = engine.handle(state, ChoiceInput(2, "d"))
     assert answers(events)[0].codes == ("rice",)
     # the message step shows and moves straight on to the free-text question
