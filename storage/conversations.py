@@ -14,12 +14,13 @@ from sqlalchemy import String, and_, bindparam, exists, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
-from storage.database import before_commit
+from storage.gather import Part, gather, pending
 from storage.invites import normalise
 from storage.models import Consultation, ConversationSession, OutboxMessage, Participant, SentMessage
 from storage.repository import LIVE_STATUSES, dialect_of, now, today
@@ -159,7 +160,7 @@ async def save_state(
     session: AsyncSession, row: ConversationSession, *, state: str, status: str, language: str, context: str
 ) -> None:
     """Write down where the participant now is (the engine decided it); the session counts as used now. Written
-    once, when the transaction's body ends (`write_sessions`), with whatever else of the session the turn changes
+    with the transaction's other writes (`_change`), with whatever else of the session the turn changes
     (`set_session_language`, `set_shown_step`): one UPDATE."""
     _change(session, row, state=state, status=status, language=language, context=context, updated_at=now())
 
@@ -173,38 +174,50 @@ def set_shown_step(session: AsyncSession, row: ConversationSession, step: int) -
     _change(session, row, shown_step=step)
 
 
-SESSION_WRITES = "voices_session_writes"
-
-
 def _change(session: AsyncSession, row: ConversationSession, **values: Any) -> None:
-    """Change the session on `row` and have it written before the transaction commits. The values are set as
-    the row's own (not as changes for SQLAlchemy's ORM to find and flush: its unit of work cost more CPU than
-    the rest of the update's statements); `write_sessions` writes the columns changed, and only those (the
-    outbox's sender may have written `shown_step` meanwhile), with a statement made once."""
+    """Change the session on `row` and have it written with the transaction's other writes (`storage.gather`).
+    The values are set as the row's own (not as changes for SQLAlchemy's ORM to find and flush: its unit of work
+    cost more CPU than the rest of the update's statements); `SessionWrite` writes the columns changed, and only
+    those (the outbox's sender may have written `shown_step` meanwhile), with a statement made once."""
     if row.id is None:
         raise StorageError("the session must be saved before it changes")
     for name, value in values.items():
         set_committed_value(row, name, value)
-    changes: dict[int, tuple[ConversationSession, set[str]]] = session.info.setdefault(SESSION_WRITES, {})
-    changes.setdefault(row.id, (row, set()))[1].update(values)
-    before_commit(session, write_sessions)
+    part = pending(session, SessionWrite, lambda part: part.row.id == row.id)
+    if part is None:
+        part = SessionWrite(row)
+        gather(session, part)
+    part.names.update(values)
 
 
-async def write_sessions(session: AsyncSession) -> None:
-    """Write the sessions this transaction changed (`_change`): one UPDATE each, of the columns changed."""
-    changes: dict[int, tuple[ConversationSession, set[str]]] = session.info.pop(SESSION_WRITES, {})
-    for row_id, (row, names) in changes.items():
-        columns = tuple(sorted(names))
-        params = {"row_id": row_id, **{name: getattr(row, name) for name in columns}}
-        await session.exec(_session_update(columns), params=params)
+class SessionWrite(Part):
+    """The columns of one session changed in this transaction: one UPDATE."""
+
+    def __init__(self, row: ConversationSession) -> None:
+        self.row = row
+        self.names: set[str] = set()
+
+    def shape(self) -> tuple[str, ...]:
+        return tuple(sorted(self.names))
+
+    def params(self, prefix: str = "s_") -> dict[str, Any]:
+        return {f"{prefix}row_id": self.row.id, **{prefix + name: getattr(self.row, name) for name in self.shape()}}
+
+    def run(self, session: Session) -> None:
+        session.execute(_session_update(self.shape()), self.params(""))
+
+    @classmethod
+    def query(cls, shape: tuple[str, ...]) -> tuple[Any, None]:
+        return _session_update(shape, "s_"), None
 
 
 @functools.cache
-def _session_update(columns: tuple[str, ...]) -> Any:
-    """The UPDATE of these columns of one session, made once per set of columns (a handful in all)."""
+def _session_update(columns: tuple[str, ...], prefix: str = "") -> Any:
+    """The UPDATE of these columns of one session, made once per set of columns (a handful in all); its
+    parameters are `row_id` and the columns' names, after `prefix`."""
     table = ConversationSession.__table__  # type: ignore[attr-defined]
-    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
-    return update(table).where(table.c.id == bindparam("row_id")).values(values)
+    values = {name: bindparam(prefix + name, type_=table.c[name].type) for name in columns}
+    return update(table).where(table.c.id == bindparam(f"{prefix}row_id")).values(values)
 
 
 async def remember_messages(

@@ -19,20 +19,23 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.conversations import remember_many, remember_messages
 from storage.database import SCRUB, request_scrub
+from storage.gather import Part, gather, rows_source
 from storage.models import ConversationSession, OutboxMessage, OutboxWorker, Participant, SentMessage
 from storage.privacy import KeyRing
 from storage.repository import dialect_of, now
@@ -98,6 +101,23 @@ def _seal(keys: KeyRing, payload: dict[str, Any], context: str) -> tuple[bytes, 
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT = _TABLE.insert()
 _INSERT_RETURNING = _TABLE.insert().returning(_TABLE.c.id, _TABLE.c.position)
+_COLUMNS = (
+    "chat_key",
+    "update_id",
+    "position",
+    "kind",
+    "payload_cipher",
+    "key_id",
+    "session_id",
+    "step",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "lease_owner",
+    "lease_until",
+)
+"""The columns `enqueue` writes."""
 _DELETE_SENT = _TABLE.delete().where(
     _TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.state == bindparam("pending")
 )
@@ -146,17 +166,55 @@ async def enqueue(
                 "lease_until": at + LEASE if lease_to else None,
             }
         )
-    # One INSERT with a row of parameters each (executemany; with RETURNING, SQLAlchemy's "insertmanyvalues" sends
-    # one multi-row INSERT): the statement is the same for any number of rows, so compiled once, not every update.
-    if lease_to is None:
-        await session.exec(_INSERT, params=rows)
-        return []
-    written = await session.exec(_INSERT_RETURNING, params=rows)  # matched by position: in any order
-    ids = {int(position): int(row_id) for row_id, position in written.all()}
-    return [
-        Claimed(ids[position], chat_key, item.kind, payloads[position], 0, at, update_id)
-        for position, item in enumerate(items)
-    ]
+    handed: list[Claimed] = []
+    gather(session, OutboxWrite(rows, payloads, handed if lease_to else None))
+    return handed
+
+
+class OutboxWrite(Part):
+    """One chat's rows of one update. Leased (`handed` given): their ids are learnt, and `handed` filled in order
+    with the rows for the worker's sender, before the transaction commits."""
+
+    def __init__(
+        self, rows: list[dict[str, Any]], payloads: list[dict[str, Any]], handed: list[Claimed] | None
+    ) -> None:
+        self.rows, self.payloads, self.handed = rows, payloads, handed
+
+    def shape(self) -> tuple[int, bool]:
+        return len(self.rows), self.handed is not None
+
+    def params(self) -> dict[str, Any]:
+        return {f"o{i}_{name}": value for i, row in enumerate(self.rows) for name, value in row.items()}
+
+    def run(self, session: Session) -> None:
+        # One INSERT with a row of parameters each (executemany; with RETURNING, SQLAlchemy's "insertmanyvalues"
+        # sends one multi-row INSERT): the statement is the same for any number of rows, so compiled once.
+        if self.handed is None:
+            session.execute(_INSERT, self.rows)
+            return
+        written = session.execute(_INSERT_RETURNING, self.rows)  # matched by position: in any order
+        ids = {int(position): int(row_id) for row_id, position in written.all()}
+        self.done([ids[position] for position in range(len(self.rows))])
+
+    @classmethod
+    def query(cls, shape: tuple[int, bool]) -> tuple[Any, Callable[[Any], Any] | None]:
+        count, leased = shape
+        written = _TABLE.insert().from_select(_COLUMNS, rows_source(_TABLE, _COLUMNS, count, "o"))
+        if not leased:
+            return written, None
+        written = written.returning(_TABLE.c.id, _TABLE.c.position)
+        return written, lambda cte: sa_select(
+            func.array_agg(aggregate_order_by(cte.c.id, cte.c.position))
+        ).scalar_subquery()
+
+    def done(self, value: Any) -> None:
+        if self.handed is None:
+            return
+        first = self.rows[0]
+        self.handed.extend(
+            Claimed(int(row_id), first["chat_key"], row["kind"], payload, 0, row["created_at"], row["update_id"])
+            for row_id, row, payload in zip(value, self.rows, self.payloads, strict=True)
+        )
 
 
 async def resend_unsent(session: AsyncSession, update_id: int) -> int:

@@ -6,18 +6,22 @@ inside `database.transaction(lock_key=pseudonym)`, like any other update of that
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
 from storage.database import request_scrub
+from storage.gather import Part, gather, rows_source
 from storage.models import (
     Answer,
     ConsentRecord,
@@ -30,7 +34,7 @@ from storage.models import (
 )
 from storage.outbox import PENDING, RESULTS
 from storage.privacy import KeyRing, answer_context, opt_in_context
-from storage.repository import dialect_of, now, participant_by_pseudonym, today
+from storage.repository import now, participant_by_pseudonym, today
 
 SAFE_EXIT_WINDOW = timedelta(hours=48)
 """Telegram lets a bot delete messages of a private chat for 48 hours; ids older than that are useless."""
@@ -62,12 +66,40 @@ async def record_sent_messages(
     ]
     if not rows:
         return
-    dialect = dialect_of(session)
+    gather(session, SentWrite(rows))
+
+
+class SentWrite(Part):
+    """Message ids to keep (`record_sent_messages`): one statement, ids already kept ignored."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def shape(self) -> int:
+        return len(self.rows)
+
+    def params(self) -> dict[str, Any]:
+        return {f"m{i}_{name}": value for i, row in enumerate(self.rows) for name, value in row.items()}
+
+    def run(self, session: Session) -> None:
+        # the table's insert with the rows as parameters: one statement, compiled once for any number of rows
+        session.execute(_insert_sent(session.get_bind().dialect.name), self.rows)
+
+    @classmethod
+    def query(cls, shape: int) -> tuple[Any, None]:
+        table = SentMessage.__table__  # type: ignore[attr-defined]
+        written = pg_insert(table).from_select(SENT_COLUMNS, rows_source(table, SENT_COLUMNS, shape, "m"))
+        return written.on_conflict_do_nothing(index_elements=["participant_id", "message_id"]), None
+
+
+SENT_COLUMNS = ("participant_id", "message_id", "from_bot", "sent_at")
+
+
+@functools.cache
+def _insert_sent(dialect: str) -> Any:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # the table's insert with the rows as parameters: one statement, compiled once for any number of rows
     table = SentMessage.__table__  # type: ignore[attr-defined]
-    statement = insert(table).on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
-    await session.exec(statement, params=rows)
+    return insert(table).on_conflict_do_nothing(index_elements=["participant_id", "message_id"])
 
 
 async def recent_message_ids(

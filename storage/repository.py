@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,10 +13,12 @@ from sqlalchemy import bindparam, delete, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.errors import StorageError
+from storage.gather import Part, gather
 from storage.models import (
     Answer,
     ConsentRecord,
@@ -253,8 +255,9 @@ class AnswerValue:
 
 
 async def upsert_answer(session: AsyncSession, row: ConversationSession, value: AnswerValue) -> None:
-    """Store (or replace) the answer to one question of a session, in one statement. Refuses without a consent
-    record: the answer is only written where the participant's consent for the consultation exists."""
+    """Store (or replace) the answer to one question of a session, in one statement, written with the
+    transaction's other writes (`storage.gather`). Refused without a consent record (the transaction fails): the
+    answer is only written where the participant's consent for the consultation exists."""
     if row.id is None:
         raise StorageError("the session must be saved before it takes answers")
     values = {
@@ -268,9 +271,34 @@ async def upsert_answer(session: AsyncSession, row: ConversationSession, value: 
         "answered_on": today(),
         "participant_id": row.participant_id,
     }
-    result = await session.exec(_upsert_answer_statement(dialect_of(session)), params=values)
-    if not result.rowcount:
-        raise StorageError("refusing to store an answer without a consent record")
+    gather(session, AnswerWrite(values))
+
+
+class AnswerWrite(Part):
+    """One answer's upsert (`upsert_answer`); refused, and the transaction with it, without a consent record."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def shape(self) -> tuple[()]:
+        return ()
+
+    def params(self) -> dict[str, Any]:
+        return {f"a_{name}": value for name, value in self.values.items()}
+
+    def run(self, session: Session) -> None:
+        result = session.execute(_upsert_answer_statement(session.get_bind().dialect.name), self.values)
+        self.done(result.rowcount)  # type: ignore[attr-defined]
+
+    @classmethod
+    def query(cls, shape: tuple[()]) -> tuple[Any, Callable[[Any], Any]]:
+        table = Answer.__table__  # type: ignore[attr-defined]
+        written = _upsert_answer_statement("postgresql", "a_").returning(table.c.id)
+        return written, lambda cte: sa_select(func.count()).select_from(cte).scalar_subquery()
+
+    def done(self, value: Any) -> None:
+        if not value:
+            raise StorageError("refusing to store an answer without a consent record")
 
 
 ANSWER_COLUMNS = (
@@ -291,17 +319,18 @@ def dialect_of(session: AsyncSession) -> str:
 
 
 @functools.cache
-def _upsert_answer_statement(dialect: str) -> Any:
+def _upsert_answer_statement(dialect: str, prefix: str = "") -> Any:
     """`upsert_answer`'s statement, made once per dialect with its values as bound parameters (building it, its
-    `excluded` columns and its cache key on every answer cost more CPU than the database running it)."""
+    `excluded` columns and its cache key on every answer cost more CPU than the database running it), named
+    `prefix` + the column's name."""
     table = Answer.__table__  # type: ignore[attr-defined]
     consented = exists().where(
-        col(ConsentRecord.participant_id) == bindparam("participant_id"),
-        col(ConsentRecord.consultation_id) == bindparam("consultation_id"),
+        col(ConsentRecord.participant_id) == bindparam(f"{prefix}participant_id"),
+        col(ConsentRecord.consultation_id) == bindparam(f"{prefix}consultation_id"),
     )
-    source = sa_select(*(bindparam(name, type_=table.c[name].type).label(name) for name in ANSWER_COLUMNS)).where(
-        consented
-    )
+    source = sa_select(
+        *(bindparam(f"{prefix}{name}", type_=table.c[name].type).label(name) for name in ANSWER_COLUMNS)
+    ).where(consented)
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(table).from_select(list(ANSWER_COLUMNS), source)
     replaced = ("choice_codes", "skipped", "text_cipher", "key_id", "answered_on")

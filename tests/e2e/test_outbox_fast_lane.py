@@ -78,9 +78,10 @@ async def test_an_answer_is_one_transaction_and_its_replies_need_no_claim(any_ha
             await settle(h)
         statements = [s for t in found for s in t]
         update = next(t for t in found if t[0].startswith("INSERT INTO processed_update"))
-        assert len(update) <= 5, "\n".join(update)  # claim, load, the skip, state (and question shown), replies
-        assert sum(s.startswith("INSERT INTO outbox") for s in update) == 1, update  # the replies, one statement
-        assert sum(s.startswith("UPDATE session") for s in update) == 1, update  # state and question shown
+        # claim, load, then the writes: the skip, state (and question shown), replies; on PostgreSQL one statement
+        assert len(update) <= (3 if h.database.dialect == "postgresql" else 5), "\n".join(update)
+        assert sum("INSERT INTO outbox" in s for s in update) == 1, update  # the replies, one statement
+        assert sum("UPDATE session" in s for s in update) == 1, update  # state and question shown
         assert not claims(statements), "\n".join(claims(statements))  # handed over, not claimed
         recorded = [t for t in found if any(s.startswith("DELETE FROM outbox") for s in t)]
         assert recorded and all(len(t) <= 2 for t in recorded), recorded  # delete + the new ids, per batch

@@ -171,7 +171,9 @@ async def test_rows_written_leased_go_to_their_worker_and_to_others_only_when_gi
 async def test_a_lease_is_renewed_only_while_it_is_still_held(sqlite_database: Database) -> None:
     database = sqlite_database
     async with database.transaction() as session:
-        [row] = await outbox.enqueue(session, KEYS, "chat", 6, [outbox.Item(outbox.SEND, {"n": 1})], lease_to="w0")
+        handed = await outbox.enqueue(session, KEYS, "chat", 6, [outbox.Item(outbox.SEND, {"n": 1})], lease_to="w0")
+    [row] = handed  # filled when the transaction's writes ran (storage.gather)
+    async with database.transaction() as session:
         assert await outbox.renew(session, row.id, "w0")
         assert not await outbox.renew(session, row.id, "w1")
     later = now() + outbox.LEASE * 3  # w0 stalled: its lease ran out and w1 took the row
@@ -186,10 +188,11 @@ async def test_deliveries_of_several_chats_are_recorded_in_one_go(sqlite_databas
     async with database.transaction() as session:
         for chat in ("a", "b"):
             await conversations.create_participant(session, chat, "en")
-        rows = [
-            *await outbox.enqueue(session, KEYS, "a", 7, [outbox.Item(outbox.SEND, {"n": 1})], lease_to="w0"),
-            *await outbox.enqueue(session, KEYS, "b", 8, [outbox.Item(outbox.SEND, {"n": 2})], lease_to="w0"),
+        handed = [
+            await outbox.enqueue(session, KEYS, "a", 7, [outbox.Item(outbox.SEND, {"n": 1})], lease_to="w0"),
+            await outbox.enqueue(session, KEYS, "b", 8, [outbox.Item(outbox.SEND, {"n": 2})], lease_to="w0"),
         ]
+    rows = [row for rows in handed for row in rows]  # filled when the transaction's writes ran
     async with database.transaction() as session:
         await outbox.mark_sent_many(
             session,
