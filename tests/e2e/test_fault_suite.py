@@ -386,7 +386,11 @@ async def check_answers(database: Database, secrets: Secrets, people: list[Perso
                 context = answer_context(row.consultation_id, participant, row.id, answer.question_id)
                 value = keys.decrypt(answer.text_cipher, answer.key_id, context)
             recorded[answer.question_id] = (value, answer.skipped)
-        assert recorded == person.script.expected_answers(), (person.script, recorded)
+        expected = person.script.expected_answers()
+        differ = {
+            q: (recorded.get(q), expected.get(q)) for q in {*recorded, *expected} if recorded.get(q) != expected.get(q)
+        }
+        assert not differ, (person.script.index, "question: (recorded, scripted)", differ, person.acted, person.script)
 
 
 async def held_rows(database: Database) -> int:
