@@ -70,9 +70,9 @@ async def test_complete_roadmap_feedback_in_each_language(harness: Harness, lang
     seen.append(message)
     while True:
         tokens = [step_token(str(b["callback_data"])) for b in message.buttons]
-        if "0" in tokens:
-            await press_token(h, user, message, "0")
-            if "d" in tokens:  # multiple choice: the toggle edits in place, then Done
+        if "t0" in tokens or "0" in tokens:  # a multiple choice's option ticks ("t0"), a single choice's answers
+            await press_token(h, user, message, "t0" if "t0" in tokens else "0")
+            if "d" in tokens:  # multiple choice: the tick edits in place, then Done
                 pressed = message.message_id
                 await h.emulator.wait_until(
                     lambda pressed=pressed: any(  # type: ignore[misc]
