@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from flows.events import Command
+from sandbox import SandboxMessage, SandboxUser
 from storage import repository as repo
 from storage.models import Answer, ConsentRecord, ConversationSession, Participant
 from storage.privacy import KeyRing, answer_context
@@ -22,14 +23,8 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     assert "Skip" in labels(group)
     [awareness] = await h.press(amina, group, "A person with lived experience")
     [priorities] = await h.press(amina, awareness, "I have heard of it")
-    await h.press(amina, priorities, "Help and care for people", expect=0)
-    await h.emulator.wait_until(
-        lambda: "✅ Help and care for people" in labels(h.emulator.message(amina.id, priorities.message_id))
-    )
-    await h.press(amina, priorities, "Fair jobs and pay", expect=0)
-    await h.emulator.wait_until(
-        lambda: "✅ Fair jobs and pay" in labels(h.emulator.message(amina.id, priorities.message_id))
-    )
+    await tap_until_shown(h, amina, priorities, "Help and care for people", "✅ Help and care for people")
+    await tap_until_shown(h, amina, priorities, "Fair jobs and pay", "✅ Fair jobs and pay")
     [services] = await h.press(amina, priorities, "Done")
     [included] = await h.press(amina, services, "Skip")
     [recommendation] = await h.send(amina, "no")  # typed label of a button
@@ -60,6 +55,12 @@ async def test_survivor_completes_the_flow_in_english_by_buttons_and_text(any_ha
     text = KeyRing(h.secrets.keys).decrypt(stored.text_cipher, stored.key_id, context)
     assert text == "More labour inspectors, call [phone] canaryword"
     assert str(amina.id) not in participant.pseudonym
+
+
+async def tap_until_shown(h: Harness, user: SandboxUser, message: SandboxMessage, label: str, shown: str) -> None:
+    """Tap the button `label` on a multiple choice's message and wait until it carries a button `shown`."""
+    await h.press(user, message, label, expect=0)
+    await h.emulator.wait_until(lambda: shown in labels(h.emulator.message(user.id, message.message_id)))
 
 
 async def test_database_file_holds_no_identity_or_plaintext(harness: Harness) -> None:
@@ -172,14 +173,8 @@ async def test_an_option_tapped_twice_on_a_slow_connection_stays_ticked(any_harn
     await h.emulator.wait_until(lambda: len(h.emulator.calls("editMessageText")) == edits + 2)
     assert "✅ Fair jobs and pay" in labels(h.emulator.message(nadia.id, priorities.message_id))
     # a tap on a tick shown takes it away
-    await h.press(nadia, priorities, "Help and care for people", expect=0)
-    await h.emulator.wait_until(
-        lambda: "✅ Help and care for people" in labels(h.emulator.message(nadia.id, priorities.message_id))
-    )
-    await h.press(nadia, priorities, "✅ Help and care for people", expect=0)
-    await h.emulator.wait_until(
-        lambda: "Help and care for people" in labels(h.emulator.message(nadia.id, priorities.message_id))
-    )
+    await tap_until_shown(h, nadia, priorities, "Help and care for people", "✅ Help and care for people")
+    await tap_until_shown(h, nadia, priorities, "✅ Help and care for people", "Help and care for people")
     [services] = await h.press(nadia, priorities, "Done")
     assert services.text and services.text.startswith("Where you live, how easy")
     async with h.database.reader() as session:
