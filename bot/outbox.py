@@ -541,8 +541,9 @@ class OutboxSender:
 
     async def _refused(self, row: outbox.Claimed) -> None:
         """The row can never be delivered. A deletion that cannot finish: the person is told, in one line, to
-        delete the chat by hand (the message ids are kept until they are too old to matter)."""
-        async with self.db.transaction() as session:
+        delete the chat by hand (the message ids are kept until they are too old to matter). Under the person's
+        lock: the note is not written in between an update of theirs reading the outbox and writing its reply."""
+        async with self.db.transaction(lock_key=row.chat_key) as session:
             await outbox.mark_failed(session, row.id, self.owner)
             await outbox.not_shown(session, row.id)
             if row.kind == outbox.DELETE:

@@ -18,6 +18,9 @@ from storage.models import Consultation
 from storage.privacy import KeyRing
 
 MAX_MESSAGE = 4000
+CHUNK = 200
+"""Opt-ins written per transaction: the people's locks are held for one chunk at a time (PostgreSQL's lock table
+is bounded, and their own updates wait meanwhile)."""
 
 
 async def opted_in(database: Database, consultation_id: int) -> int:
@@ -36,22 +39,35 @@ async def queue_results(
 ) -> int:
     """Write `text_for(language)` to the outbox once for every opted-in chat of the consultation (each in the
     person's language when the consultation has it, ordered with that person's other messages under their
-    pseudonym, the chat id and text encrypted as every outbox row is), and forget those opt-ins in the same
-    transaction. Returns how many messages were queued; `dry_run` only counts."""
+    pseudonym, the chat id and text encrypted as every outbox row is), and forget each opt-in in the transaction
+    that writes its message (`CHUNK` people a transaction, under their locks). Returns how many messages were
+    queued; `dry_run` only counts."""
     if consultation.id is None:
         raise ConsultationError("a consultation without an id")
     if dry_run:
         return await opted_in(database, consultation.id)
-    async with database.transaction() as session:
-        opt_ins = await privacy_ops.results_opt_ins(session, consultation.id, keys)
-        for opt_in in opt_ins:
-            language = opt_in.language
-            lang = language if language in consultation.language_list else consultation.default_language
-            reply = Reply(text_for(lang), lang)
-            item = outbox.Item(outbox.RESULTS, {"chat": opt_in.chat_id, "reply": reply_data(reply)})
-            await outbox.enqueue(session, keys, opt_in.pseudonym, None, [item])
-        await privacy_ops.forget_opt_ins(session, [opt_in.id for opt_in in opt_ins])
-    return len(opt_ins)
+    async with database.reader() as session:
+        waiting = await privacy_ops.opt_in_keys(session, consultation.id)
+    queued = 0
+    for start in range(0, len(waiting), CHUNK):
+        chunk = waiting[start : start + CHUNK]
+        async with database.transaction() as session:
+            # under each person's lock, as their own updates are: nothing of theirs is being answered meanwhile
+            # (a message could otherwise overtake a reply being written), and an opt-in forgotten by an erasure
+            # that came first is not there any more (read again below)
+            await database.lock(session, (pseudonym for _, pseudonym in chunk))
+            opt_ins = await privacy_ops.results_opt_ins(
+                session, consultation.id, keys, ids=[opt_in_id for opt_in_id, _ in chunk]
+            )
+            for opt_in in opt_ins:
+                language = opt_in.language
+                lang = language if language in consultation.language_list else consultation.default_language
+                reply = Reply(text_for(lang), lang)
+                item = outbox.Item(outbox.RESULTS, {"chat": opt_in.chat_id, "reply": reply_data(reply)})
+                await outbox.enqueue(session, keys, opt_in.pseudonym, None, [item])
+            await privacy_ops.forget_opt_ins(session, [opt_in.id for opt_in in opt_ins])
+        queued += len(opt_ins)
+    return queued
 
 
 async def consultation_by_code(database: Database, code: str) -> Consultation:

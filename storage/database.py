@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -163,9 +163,20 @@ class Database:
             return
         async with self._sessions() as session, session.begin():
             if lock_key is not None:
-                await session.exec(select(func.pg_advisory_xact_lock(advisory_key(lock_key))))
+                await self.lock(session, [lock_key])
             yield session
             await _run_before_commit(session)
+
+    async def lock(self, session: AsyncSession, keys: Iterable[str]) -> None:
+        """Take, in `session`'s transaction, the participant locks of these pseudonyms (the lock
+        `transaction(lock_key=...)` takes for one), until it ends: for work on several people's chats outside
+        their updates (the results message). Taken in one order (by key), so that two such transactions never
+        wait on each other in a circle. On SQLite writers are serialised already (the process's write lock, and
+        SQLite's own between processes): nothing more."""
+        if self.dialect == "sqlite":
+            return
+        for key in sorted({advisory_key(value) for value in keys}):
+            await session.exec(select(func.pg_advisory_xact_lock(key)))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -354,14 +354,32 @@ class OptIn:
     language: str | None
 
 
-async def results_opt_ins(session: AsyncSession, consultation_id: int, keyring: KeyRing) -> list[OptIn]:
-    """Everyone who asked to hear this consultation's results, oldest request first."""
+async def opt_in_keys(session: AsyncSession, consultation_id: int) -> list[tuple[int, str]]:
+    """Each results opt-in of the consultation as (its id, its person's pseudonym), oldest request first; nothing
+    decrypted."""
     result = await session.exec(
+        select(ResultsOptIn.id, Participant.pseudonym)
+        .join(Participant, col(Participant.id) == col(ResultsOptIn.participant_id))
+        .where(ResultsOptIn.consultation_id == consultation_id)
+        .order_by(col(ResultsOptIn.id))
+    )
+    return [(int(opt_in_id or 0), pseudonym) for opt_in_id, pseudonym in result.all()]
+
+
+async def results_opt_ins(
+    session: AsyncSession, consultation_id: int, keyring: KeyRing, ids: Iterable[int] | None = None
+) -> list[OptIn]:
+    """Everyone who asked to hear this consultation's results (of those `ids` still there, when given), oldest
+    request first."""
+    query = (
         select(ResultsOptIn, Participant.pseudonym, Participant.language)
         .join(Participant, col(Participant.id) == col(ResultsOptIn.participant_id))
         .where(ResultsOptIn.consultation_id == consultation_id)
         .order_by(col(ResultsOptIn.id))
     )
+    if ids is not None:
+        query = query.where(col(ResultsOptIn.id).in_(list(ids)))
+    result = await session.exec(query)
     return [
         OptIn(
             row.id or 0,
