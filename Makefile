@@ -80,6 +80,7 @@ bench: install i18n-compile
 	$(BIN)/python -m bench.live_views
 	$(BIN)/python -m bench.e2e --profile
 	$(BIN)/python -m bench.e2e_pg
+	$(BIN)/python -m bench.imports
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
