@@ -600,14 +600,16 @@ class Turn:
     def answer_value(
         self, consultation: Consultation, row: ConversationSession, event: AnswerRecorded
     ) -> repo.AnswerValue:
-        """Codes as they are; free text redacted, then encrypted bound to its row (consultation, participant,
-        session, question), so a ciphertext copied onto another row fails instead of being shown there."""
+        """Codes as they are; free text redacted (then cut to its limit), then encrypted bound to its row
+        (consultation, participant, session, question), so a ciphertext copied onto another row fails instead of
+        being shown there."""
         if event.text is None:
             return repo.AnswerValue(event.question_id, codes=event.codes, skipped=event.skipped)
         if consultation.id is None or row.id is None:
             raise StorageError("an answer needs a saved consultation and session")
         step = next((s for s in self.engine(consultation, row).flow.steps if s.id == event.question_id), None)
         cleaned = redact(event.text, consultation.country, keep_links=step is not None and step.keep_links)
+        cleaned = cleaned[: event.limit]  # after the redaction: nothing it would catch is cut in two and kept
         context = answer_context(consultation.id, row.participant_id, row.id, event.question_id)
         cipher, key_id = self.service.keys.encrypt(cleaned, context)
         return repo.AnswerValue(event.question_id, text_cipher=cipher, key_id=key_id)

@@ -251,7 +251,7 @@ class Engine:
             return events
         answer = next((e for e in events if isinstance(e, AnswerRecorded)), None)
         if answer is not None and not answer.skipped and (constraint := compiled.constraint) is not None:
-            current = list(answer.codes) if answer.codes is not None else [answer.text or ""]
+            current = list(answer.codes) if answer.codes is not None else [(answer.text or "")[: answer.limit]]
             holds = self._guarded(compiled, Place.CONSTRAINT, lambda: constraint.holds(Scope(state.choices, current)))
             if holds is None:
                 return self._pass(state, compiled)

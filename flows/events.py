@@ -145,6 +145,9 @@ class AnswerRecorded:
     codes: tuple[str, ...] | None = None
     text: str | None = field(default=None, repr=False)
     skipped: bool = False
+    limit: int | None = None
+    """Keep at most this many characters of `text`, cut after it is redacted (an e-mail address or a phone
+    number cut in two by the limit would no longer be recognised, and its first part be kept)."""
 
 
 @dataclass(frozen=True)

@@ -28,4 +28,4 @@ class FreeTextStep(StepType):
             "Thank you. Your answer was very long, so I kept the first %(limit)s characters; the rest was not saved.",
             limit=limit,
         )
-        return Outcome(Move.ADVANCE, (ShowMessage(note), AnswerRecorded(step.id, text=answer[:limit])))
+        return Outcome(Move.ADVANCE, (ShowMessage(note), AnswerRecorded(step.id, text=answer, limit=limit)))

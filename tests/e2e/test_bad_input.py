@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from sandbox import SandboxMessage, SandboxUser
 from storage import repository as repo
@@ -195,6 +195,29 @@ async def test_ten_thousand_characters_are_kept_up_to_the_limit(harness: Harness
     async with h.database.reader() as session:
         [row] = (await session.exec(select(ConversationSession))).all()
     assert row.status == "completed"
+
+
+async def test_an_address_cut_by_the_length_limit_is_redacted_not_half_kept(harness: Harness) -> None:
+    """The answer is redacted before it is cut to 2,000 characters: an e-mail address across the limit is not
+    kept as its first part (which no longer looks like an address)."""
+    from storage.privacy import KeyRing, answer_context
+
+    h = harness
+    user, msg = await at_group_question(h)
+    for _ in range(5):
+        [msg] = await h.press(user, msg, "Skip")
+    text = "word " * 396 + "amina.wanjiru@example.org and some more words after it"
+    assert text.index("amina") < 2000 < text.index(".org")  # the limit cuts the address in two
+    note, _ = await h.send(user, text, expect=2)
+    assert note.text and "first 2,000 characters" in note.text
+    async with h.database.reader() as session:
+        [row] = (await session.exec(select(ConversationSession))).all()
+        [answer] = (await session.exec(select(Answer).where(col(Answer.text_cipher).is_not(None)))).all()
+    assert row.id is not None and answer.text_cipher is not None
+    context = answer_context(row.consultation_id, row.participant_id, row.id, answer.question_id)
+    kept = KeyRing(h.secrets.keys).decrypt(answer.text_cipher, answer.key_id, context)
+    assert "amina" not in kept and "wanjiru" not in kept
+    assert "[email]" in kept and len(kept) <= 2000
 
 
 async def test_ten_thousand_characters_through_the_service(harness: Harness) -> None:

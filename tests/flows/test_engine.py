@@ -160,7 +160,8 @@ def test_free_text_empty_reasks_and_long_is_cut_at_the_limit(engine: Engine) -> 
     assert state.state == "idea"
     events = engine.handle(state, TextInput("x" * 10_000))
     [answer] = answers(events)
-    assert answer.text == "x" * 20  # the step's max_length (below the engine-wide 50)
+    # the step's max_length (below the engine-wide 50), applied when the answer is stored, after its redaction
+    assert answer.text == "x" * 10_000 and answer.limit == 20
     assert any(isinstance(e, ShowMessage) and "first 20 characters" in e.text for e in events)
     assert state.status is Status.COMPLETED
 

@@ -110,6 +110,8 @@ def describe(event: Event) -> Any:
             return {"skipped": event.question_id}
         if event.codes is not None:
             return {"answer": event.question_id, "codes": list(event.codes)}
+        if event.limit is not None:
+            return {"answer": event.question_id, "text": event.text, "limit": event.limit}
         return {"answer": event.question_id, "text": event.text}
     if isinstance(event, AnswerDiscarded):
         return {"discarded": event.question_id}
