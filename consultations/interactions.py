@@ -181,27 +181,28 @@ Incoming = (
     Begin | Press | Said | Do | Other | AskHelp | AskLanguage | AskPrivacy | Exit | AskDelete | AskMyData | AskResults
 )
 
-LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
-"""A UTF-16 surrogate on its own: JSON can carry it (a client can send `\\ud800`), UTF-8 cannot, so every
-encode (a log line, a database parameter, encryption, a reply) would fail on it."""
+UNSTORABLE = re.compile("[\\x00\\ud800-\\udfff]")
+"""What a client can send and not everything can carry: a UTF-16 surrogate on its own (JSON can carry `\\ud800`,
+UTF-8 cannot, so every encode, a log line, a database parameter, encryption, a reply, would fail on it), and
+NUL (PostgreSQL's text cannot hold it: an invite code looked up with one in it would fail)."""
 
 
 def well_formed(incoming: Incoming) -> Incoming:
-    """The input with every lone surrogate in its text replaced by U+FFFD (the replacement character), so that
-    text always encodes, wherever it goes next."""
-    if isinstance(incoming, Said) and LONE_SURROGATE.search(incoming.text):
-        return Said(LONE_SURROGATE.sub("\ufffd", incoming.text))
-    if isinstance(incoming, Begin) and incoming.code is not None and LONE_SURROGATE.search(incoming.code):
-        return Begin(LONE_SURROGATE.sub("\ufffd", incoming.code))
+    """The input with every such character in its text replaced by U+FFFD (the replacement character), so that
+    text always encodes and is stored, wherever it goes next."""
+    if isinstance(incoming, Said) and UNSTORABLE.search(incoming.text):
+        return Said(UNSTORABLE.sub("\ufffd", incoming.text))
+    if isinstance(incoming, Begin) and incoming.code is not None and UNSTORABLE.search(incoming.code):
+        return Begin(UNSTORABLE.sub("\ufffd", incoming.code))
     return incoming
 
 
 def well_formed_sender(sender: Sender) -> Sender:
-    """The sender with a language code that always encodes (it comes from the client too)."""
+    """The sender with a language code that always encodes and is stored (it comes from the client too)."""
     code = sender.language_code
-    if code is None or not LONE_SURROGATE.search(code):
+    if code is None or not UNSTORABLE.search(code):
         return sender
-    return replace(sender, language_code=LONE_SURROGATE.sub("\ufffd", code))
+    return replace(sender, language_code=UNSTORABLE.sub("\ufffd", code))
 
 
 # ---- out ----

@@ -272,6 +272,18 @@ async def test_item_8_lone_surrogates_anywhere_in_an_input_are_read(
     assert "More \ufffd schools" in "\n".join(chat.texts(mine))
 
 
+async def test_a_nul_in_an_invite_code_or_language_is_read_as_any_other_character(
+    service: ConversationService, database: Database
+) -> None:
+    """PostgreSQL's text cannot hold NUL: a code or language code with one is an ordinary unknown one."""
+    chat = Chat(service, identity=8_100_014, language_code="f\x00r")
+    assert chat.texts(await chat.start("SAFE\x00"))[0].startswith("This invite link is not valid")
+    assert chat.texts(await chat.start(CODE + "\x00"))[0].startswith("This invite link is not valid")
+    await chat.start(CODE)
+    await chat.choose("I agree")
+    assert question(chat).text == "How old are you?"
+
+
 @pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
 async def test_item_7_the_consent_counts_the_questions_from_the_flow_and_names_pause(
     service: ConversationService, language: str
