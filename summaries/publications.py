@@ -126,8 +126,9 @@ async def _publish(
     k = consultation.min_cell
     if new is not None and new < k and not final:
         raise PublicationRefused(
-            f"consultation {code}: {new} new respondent(s) since publication {rows[-1].number}; a new publication "
-            f"needs at least {k} (k), so that nobody can be found by comparing two publications",
+            f"consultation {code}: fewer than {k} (k) new respondents since publication {rows[-1].number}; a new "
+            "publication needs at least k, so that nobody can be found by comparing two publications (how many "
+            "fewer is not said: it would count the few who came in between)",
             TOO_FEW_NEW,
         )
     previous = [Summary.from_json(row.payload) for row in rows]
