@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flows.engine import engine_for
-from flows.schema import Audience, FlowDefinition
+from flows.schema import Audience, Branch, FlowDefinition
 from flows.steps import REGISTRY
 from flows.steps.age_gate import UNDER_18
 
@@ -41,6 +41,9 @@ class FlowDescription:
     default_language: str
     questions: tuple[QuestionDescription, ...] = field(default=())
     group_question: str | None = None
+    ordered: tuple[str, ...] = ()
+    """The questions everyone passes in this order on their way further: in a flow without jumps, those shown
+    without a condition (no `relevant`, no `choice_filter`). Empty when the flow jumps."""
 
 
 def describe(flow: FlowDefinition) -> FlowDescription:
@@ -74,6 +77,8 @@ def describe(flow: FlowDefinition) -> FlowDescription:
             )
         )
     group = next((q.id for q in questions if q.id == GROUP_QUESTION and q.options), None)
+    steps = {step.id: step for step in flow.steps}
+    unconditional = tuple(q.id for q in questions if not (steps[q.id].relevant or steps[q.id].choice_filter))
     return FlowDescription(
         id=flow.id,
         version=flow.version,
@@ -83,4 +88,14 @@ def describe(flow: FlowDefinition) -> FlowDescription:
         default_language=flow.default_language,
         questions=tuple(questions),
         group_question=group if flow.audience is Audience.SURVIVOR else None,
+        ordered=() if _jumps(flow) else unconditional,
     )
+
+
+def _jumps(flow: FlowDefinition) -> bool:
+    """Some step leads elsewhere than the next one in the file (a branch, a `next`)."""
+    for step in flow.steps:
+        following = flow.following(step)
+        if flow.branches(step) != ((Branch(goto=following),) if following is not None else ()):
+            return True
+    return False

@@ -4,6 +4,7 @@ tables, then made publishable by `summaries.disclosure`. A live summary never le
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from summaries.questionnaire import FlowLike, FlowSource, QuestionLike
 from summaries.tables import (
     ALL,
     ANSWERED,
+    NO_THEME,
     NOT_REACHED,
     RESPONDENTS,
     SKIPPED,
@@ -30,10 +32,10 @@ from summaries.tables import (
     Population,
     QuestionShape,
     Tables,
+    remainder_key,
 )
 
 RATING = "rating"
-NO_THEME = "theme:"
 
 
 class SummaryError(VoicesError):
@@ -253,6 +255,7 @@ def _arrange(
         else:
             full[cell] = counts.get(cell, 0)
     tables.counts = full
+    tables.ordered = _ordered(tables, tuple(flow.ordered))
     # ---- medians: ratings by their points, numbers by their values
     numeric_medians: dict[tuple[str, str], float] = {}
     for q in flow.questions:
@@ -324,3 +327,27 @@ def _arrange(
         closed_on=consultation.closed_at.date().isoformat() if consultation.closed_at else None,
     )
     return Summary(info, tables, questions, labels, numeric_medians)
+
+
+def _ordered(tables: Tables, ordered: Sequence[str]) -> tuple[str, ...]:
+    """The flow's order of its always-asked questions (`Tables.ordered`), when the true counts follow it in every
+    population: people who took an earlier version of the questionnaire (a question added later, before others)
+    may not, and then it is not a fact a reader could rely on."""
+    chain = [q for q in ordered if tables.has_question(q)]
+    # (population as the model knows it, the published populations it adds up, those it takes away)
+    checks: list[tuple[str, list[str], list[str]]] = [(p.key, [p.key], []) for p in tables.populations]
+    for dimension in {p.dimension for p in tables.populations} - {Dimension.ALL}:
+        members = [p.key for p in tables.populations if p.dimension is dimension]
+        checks.append((remainder_key(dimension), [ALL], members))
+    for key, plus, minus in checks:
+
+        def reached(question: str, plus: list[str] = plus, minus: list[str] = minus) -> int:
+            def of(pop: str) -> int:
+                return sum(tables.counts.get((pop, question, row)) or 0 for row in (ANSWERED, SKIPPED))
+
+            return sum(of(pop) for pop in plus) - sum(of(pop) for pop in minus)
+
+        usable = [q for q in chain if tables.question(q).in_population(key)]
+        if any(reached(after) > reached(before) for before, after in itertools.pairwise(usable)):
+            return ()
+    return tuple(chain)

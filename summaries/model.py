@@ -114,6 +114,7 @@ class Summary:
             "counts": [[*key, value] for key, value in t.counts.items()],
             "medians": [[pop, question, row] for (pop, question), row in t.medians.items()],
             "quote_counts": t.quotes,
+            "ordered": list(t.ordered),
             "questions": [asdict(q) for q in self.questions],
             "population_labels": self.population_labels,
             "numeric_medians": [[pop, question, value] for (pop, question), value in self.numeric_medians.items()],
@@ -135,6 +136,7 @@ class Summary:
             medians={(pop, q): row for pop, q, row in data["medians"]},
             quotes=dict(data["quote_counts"]),
             publication=data["number"] or 0,
+            ordered=tuple(data.get("ordered", ())),
         )
         questions = []
         for q in data["questions"]:

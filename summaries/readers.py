@@ -87,7 +87,10 @@ def _from_document(path: str, data: dict[str, Any]) -> PublishedFile:
         if q.get("quotes"):
             quotes[q["id"]] = len(q["quotes"])
     publication = data.get("publication") or {}
-    tables = Tables(int(data["k"]), populations, questions, counts, medians, quotes, publication.get("number") or 0)
+    ordered = tuple(q["id"] for q in data["questions"] if q.get("in_order"))
+    tables = Tables(
+        int(data["k"]), populations, questions, counts, medians, quotes, publication.get("number") or 0, ordered
+    )
     return PublishedFile(path, data["consultation"]["code"], publication.get("number"), tables)
 
 

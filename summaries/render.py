@@ -77,6 +77,7 @@ def to_document(report: Report) -> dict[str, Any]:
                 "text": q.text,
                 "tags": [{"element": code, "label": label} for code, label in q.tags],
                 "defines_groups": q.defines_groups,
+                "in_order": q.in_order,
                 "rows": [{"key": key, "label": label} for key, label in q.rows],
                 "tables": tables,
                 "quotes": q.quotes,

@@ -64,6 +64,8 @@ class QuestionView:
     rows: list[tuple[str, str]]  # (key, label) in the questionnaire's order
     tables: list[TableView]
     quotes: list[str] = field(default_factory=list)
+    in_order: bool = False
+    """Asked of everyone who went on, in the questionnaire's order (`Tables.ordered`)."""
 
     @property
     def everyone(self) -> TableView:
@@ -206,6 +208,7 @@ def build_report(summary: Summary, lang: str, *, compare: Sequence[Summary] = ()
                 rows=rows,
                 tables=views,
                 quotes=quotes_by_question.get(shape.id, []),
+                in_order=shape.id in summary.tables.ordered,
             )
         )
     framework = _framework(summary, questions, lang, texts)

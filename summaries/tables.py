@@ -9,6 +9,9 @@ What a reader knows without being told (the constraints the auditor uses):
 - a single-answer question (one choice, yes/no, rating, age band, a number's bins): its rows add up to answered;
 - a multiple-answer question (multiple choice, themes of written answers): each row is at most answered, and the
   rows add up to at least answered;
+- a written answer in "no theme" is in no theme: the no-theme row and any theme's row add up to at most answered;
+- along a questionnaire without jumps, everyone who reached a question that is always asked reached the always
+  asked ones before it: answered + skipped can only fall from one to the next (`Tables.ordered`);
 - a breakdown (participant group, invite channel) splits everyone: for every cell, the value in "all" is the sum
   of the values in each published population of the breakdown plus those of the people in none of them (the
   "remainder", never published); a group's respondents are the answers of that group to the group question;
@@ -19,6 +22,7 @@ What a reader knows without being told (the constraints the auditor uses):
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +33,8 @@ ANSWERED = "answered"
 SKIPPED = "skipped"
 NOT_REACHED = "not_reached"
 STATUS_ROWS = (ANSWERED, SKIPPED, NOT_REACHED)
+NO_THEME = "theme:"
+"""The row of a written-answer question's answers coded into no theme (or not coded yet)."""
 
 CellKey = tuple[str, str, str]
 """(population key, question id ("" for the respondents cell), row)."""
@@ -105,6 +111,12 @@ class Tables:
     """question -> number of quotes published for it."""
     publication: int = 0
     """Its number in the consultation's sequence of publications (0: not a publication)."""
+    ordered: tuple[str, ...] = ()
+    """Questions everyone passes in this order on their way further (a questionnaire without jumps, the questions
+    without a condition): whoever reached one reached those before it."""
+
+    def has_question(self, question_id: str) -> bool:
+        return any(q.id == question_id for q in self.questions)
 
     def question(self, question_id: str) -> QuestionShape:
         for q in self.questions:
@@ -174,6 +186,11 @@ def structure(tables: Tables, index: int = 0) -> list[Constraint]:
                 for r in rows:
                     add([(r, 1), (a, -1)], False)
                 add([(a, 1), *((r, -1) for r in rows)], False)
+                if NO_THEME in q.rows_in(pop):
+                    none = v(pop, q.id, NO_THEME)
+                    for r in rows:
+                        if r != none:
+                            add([(r, 1), (none, 1), (a, -1)], False)
             median = tables.medians.get((pop, q.id))
             answered = tables.counts.get((pop, q.id, ANSWERED))
             if median is not None and answered is not None and answered > 0:
@@ -182,6 +199,10 @@ def structure(tables: Tables, index: int = 0) -> list[Constraint]:
                 if below:
                     add([(r, 1) for r in below], False, half - 1)
                 add([(r, -1) for r in rows[: median + 1]], False, -half)
+        chain = [q for q in tables.ordered if tables.has_question(q) and tables.question(q).in_population(pop)]
+        for before, after in itertools.pairwise(chain):
+            reached = [(v(pop, after, ANSWERED), 1), (v(pop, after, SKIPPED), 1)]
+            add([*reached, (v(pop, before, ANSWERED), -1), (v(pop, before, SKIPPED), -1)], False)
     for dimension in dimensions:
         members = [p.key for p in tables.populations if p.dimension is dimension] + [remainder_key(dimension)]
         cells: list[tuple[str, str]] = [("", RESPONDENTS)]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flows.describe import describe
+from flows.loader import parse_flow, shipped_library
 from summaries.audit import audit, cell_is_safe
+from summaries.build import _ordered
 from summaries.disclosure import suppress
 from summaries.tables import (
     ALL,
     ANSWERED,
+    NO_THEME,
     NOT_REACHED,
     RESPONDENTS,
     SKIPPED,
@@ -24,6 +29,7 @@ from summaries.tables import (
     remainder_key,
     structure,
 )
+from tests.flows.test_loader import MINIMAL
 
 AGE = QuestionShape("age", Kind.SINGLE, ("option:18_24", "option:25_34", "option:35_49", "option:50_plus"))
 
@@ -107,7 +113,7 @@ def people_tables(draw: st.DrawFn) -> Tables:
                 counts[(pop, q.id, row)] = counts.get((pop, q.id, row), 0) + 1
                 for option in given or ():
                     counts[(pop, q.id, option)] = counts.get((pop, q.id, option), 0) + 1
-    tables = Tables(k, populations, questions)
+    tables = Tables(k, populations, questions, ordered=tuple(q.id for q in questions))  # people stop, in order
     tables.counts = {key: counts.get(key, 0) for key in tables.cells()}
     return tables
 
@@ -200,3 +206,76 @@ def _satisfies(tables: Tables, values: dict[tuple[str, str, str], int | None]) -
 
 def test_remainder_is_modelled() -> None:
     assert remainder_key(Dimension.GROUP) == "~group"
+
+
+# ---- facts found by an outside audit: the no-theme row, and "not reached" along the questionnaire ----
+
+RECOMMENDATION = QuestionShape("ideas", Kind.MULTIPLE, ("theme:shelters", NO_THEME), broken_down=False)
+
+
+def test_the_no_theme_row_is_not_left_as_a_difference() -> None:
+    """20 written answers, 18 in the one theme: "no theme" is the other 2 (an answer in a theme is in no
+    "no theme"), so hiding it alone hides nothing."""
+    true = Tables(10, [Population(Dimension.ALL)], [RECOMMENDATION])
+    true.counts = {
+        (ALL, "", RESPONDENTS): 30,
+        (ALL, "ideas", ANSWERED): 20,
+        (ALL, "ideas", SKIPPED): 10,
+        (ALL, "ideas", NOT_REACHED): 0,
+        (ALL, "ideas", "theme:shelters"): 18,
+        (ALL, "ideas", NO_THEME): 2,
+    }
+    naive = Tables(true.k, true.populations, true.questions, {**true.counts, (ALL, "ideas", NO_THEME): None})
+    assert [(f.cell, f.low, f.high) for f in audit([naive]).findings] == [((ALL, "ideas", NO_THEME), 2, 2)]
+    published = suppress(true)
+    assert published.counts[(ALL, "ideas", NO_THEME)] is None
+    _criterion_holds(published)
+
+
+def linear(k: int, reached: list[tuple[int, int]], respondents: int) -> Tables:
+    """Questions q0, q1, ... asked in this order, each (answered, skipped); one option each."""
+    questions = [QuestionShape(f"q{i}", Kind.SINGLE, ("option:x",)) for i in range(len(reached))]
+    tables = Tables(k, [Population(Dimension.ALL)], questions, ordered=tuple(q.id for q in questions))
+    tables.counts = {(ALL, "", RESPONDENTS): respondents}
+    for q, (answered, skipped) in zip(questions, reached, strict=True):
+        tables.counts[(ALL, q.id, ANSWERED)] = tables.counts[(ALL, q.id, "option:x")] = answered
+        tables.counts[(ALL, q.id, SKIPPED)] = skipped
+        tables.counts[(ALL, q.id, NOT_REACHED)] = respondents - answered - skipped
+    return tables
+
+
+def test_not_reached_can_only_grow_along_the_questionnaire() -> None:
+    """20 people, 5 stop before q0; of the other 15, 2 skip q1. Hiding q1's skipped (2) and not reached (5) is
+    not enough: q0 and q2 both show 5 not reached, and nobody reaches q2 without passing q1."""
+    true = linear(5, [(15, 0), (13, 2), (15, 0)], 20)
+    naive = copy.deepcopy(true)
+    naive.counts[(ALL, "q1", SKIPPED)] = naive.counts[(ALL, "q1", NOT_REACHED)] = None
+    found = {(f.cell, f.low, f.high) for f in audit([naive]).findings}
+    assert ((ALL, "q1", SKIPPED), 2, 2) in found
+    unordered = copy.deepcopy(naive)
+    unordered.ordered = ()
+    assert audit([unordered]).safe  # without the order, the two hidden cells hide each other
+    published = suppress(true)
+    assert published.counts[(ALL, "q1", SKIPPED)] is None
+    _criterion_holds(published)
+
+
+def test_the_order_is_a_fact_only_where_the_flow_has_no_jump_or_condition() -> None:
+    roadmap = describe(shipped_library().latest("roadmap_feedback"))
+    assert roadmap.ordered == tuple(q.id for q in roadmap.questions)
+    cso = describe(shipped_library().latest("cso_consultation"))
+    assert "barriers_other" not in cso.ordered and "barriers" in cso.ordered  # shown only on a condition
+    document = copy.deepcopy(MINIMAL)
+    document["steps"][1]["next"] = "size"  # the next step in the file anyway
+    document["steps"][2:2] = [{"id": "size", "type": "yes_no", "text": {"en": "Big?", "fr": "Grand ?"}}]
+    assert describe(parse_flow(copy.deepcopy(document), "plain.yaml")).ordered == ("color", "size")
+    document["steps"][1]["next"] = [{"if": "${color} = 'red'", "goto": "bye"}, {"goto": "size"}]
+    assert describe(parse_flow(document, "jumps.yaml")).ordered == ()
+
+
+def test_an_order_the_counts_do_not_follow_is_not_assumed() -> None:
+    """People who took an earlier version may have reached a later question without one added before it."""
+    true = linear(5, [(15, 0), (13, 2), (15, 0)], 20)
+    assert _ordered(true, ("q0", "q1", "q2")) == ("q0", "q1", "q2")
+    grown = linear(5, [(15, 0), (10, 0), (15, 0)], 20)
+    assert _ordered(grown, ("q0", "q1", "q2")) == ()
