@@ -82,10 +82,19 @@ _TLDS = (
 )
 _TRAILING = r"(?=[.,;:!?)\]»”'\"]*(?:\s|$))"
 _LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0xFE6B: ord("@")}
+"""Full-width Latin letters, digits and signs (＠, ｅｘａｍｐｌｅ) and the small commercial at, read as their ASCII
+selves."""
+_HIDDEN_JOIN = re.compile(
+    "(?<=[A-Za-z0-9@._+-])[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+(?=[A-Za-z0-9@._+-])"
+)
+"""Invisible characters (zero-width spaces and joiners, soft hyphens, direction marks) inside a Latin token, where
+they can only hide an address or a handle from the patterns below (between other letters, ZWNJ and ZWJ carry
+meaning: Persian, Indic scripts, emoji; they are kept there)."""
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(
     rf"(?:(?:https?|ftp|tg)://|www\.)\S+?{_TRAILING}"  # scheme or www: up to the next space
-    rf"|(?<![\w@.])(?:[\w-]+\.)+(?-i:{_TLDS})\b(?:/\S*?{_TRAILING})?",  # bare domain: t.me/x, example.org
+    rf"|(?<![\w@.])(?:[\w-]+\.)+(?-i:{_TLDS}|{_TLDS.upper()})\b(?:/\S*?{_TRAILING})?",  # t.me/x, EXAMPLE.ORG
     re.IGNORECASE,
 )
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,30}[A-Za-z0-9_])?")
@@ -94,7 +103,7 @@ _ID_TOKEN = re.compile(r"\b(?=\w*\d)(?=\w*[^\W\d_])\w{6,}\b")  # letters and dig
 _ID_MIN_DIGITS = 5
 _PHONE_MIN_DIGITS = 7
 _THOUSANDS = re.compile(r"\d{1,3}(?:[ .,\u00a0\u202f]\d{3})+")  # 250 000, 1.500: an amount, not a short number
-_DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\s.\-/()]{0,2}\d){6,}")  # 7 or more digits with light separators
+_DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\s.\-/()_*]{0,2}\d){6,}")  # 7 or more digits with light separators
 _DATE = re.compile(
     r"(?<![\d./-])(?:"
     r"(?P<d1>\d{1,2})[./-](?P<m1>\d{1,2})[./-](?:\d{4}|\d{2})"  # 12/05/2024, 12.05.24
@@ -146,6 +155,7 @@ def redact(text: str, region: str | None = None, *, keep_links: bool = False) ->
     for evidence URLs; phone numbers, e-mails and handles outside the links are still removed.
     """
     text = _LONE_SURROGATE.sub("\ufffd", text)  # what UTF-8 cannot carry would fail encryption and storage
+    text = _HIDDEN_JOIN.sub("", text.translate(_FULL_WIDTH))
     text = _EMAIL.sub("[email]", text)
     if keep_links:
         text = text.replace("\ue000", "").replace("\ue001", "")  # our own markers below

@@ -131,6 +131,28 @@ def test_account_passport_and_long_numbers(text: str, expected: str) -> None:
     assert redact(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail canary.person\uff20example.org", "mail [email]"),  # a full-width at sign
+        ("mail ｃａｎａｒｙ＠ｅｘａｍｐｌｅ．ｏｒｇ now", "mail [email] now"),
+        ("mail canary.person\ufe6bexample.org", "mail [email]"),  # the small commercial at
+        ("mail canary.person@\u200bexample.org", "mail [email]"),  # a zero-width space
+        ("mail canary\u2060.person@example.org", "mail [email]"),  # a word joiner
+        ("tg user @\u200bcanary_handle_one", "tg user [handle]"),
+        ("tg user ＠canary_handle_one", "tg user [handle]"),
+        ("tg T.ME/canary_handle_one", "tg [link]"),
+        ("link EXAMPLE.COM", "link [link]"),
+        ("call 071_234_5678", "call [number]"),
+        ("call 0712*345*678", "call [number]"),
+    ],
+)
+def test_disguised_addresses_handles_and_numbers(text: str, expected: str) -> None:
+    """Forms an outside probe used to slip past: full-width or small signs, invisible characters inside a
+    token, upper-case domains, digits joined by _ or *."""
+    assert redact(text) == expected
+
+
 KEPT = [
     "more schools in 2025 for 30 children",
     "In 2024, 45% of 1200 children in 3 districts; 45 % in others",
@@ -143,6 +165,9 @@ KEPT = [
     "वर्ष २०२४ में ३० बच्चे",
     "Done.In the end, e.g. this, i.e. that.",
     "в 2024 году 15% детей",
+    "می\u200cخواهم مدرسه\u200cها بیشتر باشد",  # Persian: the zero-width non-joiner is part of the words
+    "family 👨\u200d👩\u200d👧 and कार्य\u200d",  # joiners in an emoji and an Indic script are kept
+    "THE PLAN. IN 2025 AND U.S. AID",
 ]
 
 
